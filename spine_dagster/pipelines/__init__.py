@@ -1,0 +1,18 @@
+"""The contract between the framework and domain code (no dagster import)."""
+
+from .base import CheckOutcome, NoParams, Pipeline, PipelineParams, QualityCheck, StepResult
+from .catalog import build_default_registry
+from .context import StepContext
+from .registry import PipelineRegistry
+
+__all__ = [
+    "CheckOutcome",
+    "NoParams",
+    "Pipeline",
+    "PipelineParams",
+    "PipelineRegistry",
+    "QualityCheck",
+    "StepContext",
+    "StepResult",
+    "build_default_registry",
+]

@@ -1,0 +1,107 @@
+"""The contract a step runs: :class:`Pipeline`, its params model, checks and result (no dagster).
+
+A pipeline is a small class. Its name is what group files reference; ``Params`` is the pydantic model
+every step's merged params are validated against when the group is planned (before anything runs)::
+
+    class Greet(Pipeline):
+        name = "demo.greet"
+        description = "Say hello."
+
+        class Params(PipelineParams):
+            who: str = "world"
+
+        def run(self, ctx: StepContext, params: Greet.Params) -> StepResult:
+            ctx.log.info("hello %s", params.who)
+            return StepResult(metrics={"greeted": params.who})
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from .context import StepContext
+
+PIPELINE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
+
+
+class PipelineParams(BaseModel):
+    """Base of pipeline params models: frozen, and unknown params are errors (typos fail at plan time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(PipelineParams):
+    """A pipeline that takes no params."""
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of evaluating one quality check."""
+
+    passed: bool
+    message: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QualityCheck:
+    """A data-quality check a pipeline declares on a table it writes.
+
+    ``evaluate`` receives the step context (warehouse, partition, params) and returns a
+    :class:`CheckOutcome`. ``severity``/``blocking`` are defaults a group step may override.
+    """
+
+    name: str
+    table: str
+    description: str
+    evaluate: Callable[[StepContext], CheckOutcome]
+    severity: Literal["warn", "error"] = "error"
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a pipeline reports back: rows written per table, free-form metrics, a message."""
+
+    rows_written: Mapping[str, int] = field(default_factory=dict)
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+class Pipeline(ABC):
+    """A registered unit of work that a group step runs.
+
+    Class attributes describe it (the registry and the Dagster definitions read them without running it):
+
+    * ``name``: the registry name group files use, e.g. ``finra.otc_transparency.ingest_week``;
+    * ``description``: one line for people;
+    * ``Params``: a :class:`PipelineParams` subclass; merged step params are validated against it;
+    * ``reads`` / ``writes``: warehouse tables (``schema.table``), used for asset lineage;
+    * ``checks``: the :class:`QualityCheck`s evaluated after the pipeline writes its tables.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[PipelineParams]] = NoParams
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
+    checks: ClassVar[tuple[QualityCheck, ...]] = ()
+
+    @abstractmethod
+    def run(self, ctx: StepContext, params: Any) -> StepResult:
+        """Do the work for one step; raise :class:`~spine_dagster.errors.StepRunError` subclasses on failure."""
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        return list(cls.Params.model_fields)
+
+    @classmethod
+    def accepts_any_param(cls) -> bool:
+        return cls.Params.model_config.get("extra") == "allow"

@@ -1,0 +1,67 @@
+"""Utility pipelines for smoke-testing groups: ``spine.noop``, ``spine.sleep``, ``spine.fail``."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from ..errors import StepRunError
+from .base import Pipeline, PipelineParams, StepResult
+from .context import StepContext
+
+
+class NoopParams(PipelineParams):
+    # Accepts (and ignores) any param, so a noop can stand in for any real step of a group.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Noop(Pipeline):
+    name = "spine.noop"
+    description = "Do nothing and succeed (accepts any params). Stands in for a real step."
+    Params = NoopParams
+
+    def run(self, ctx: StepContext, params: NoopParams) -> StepResult:
+        ctx.log.info("spine.noop: step %s did nothing, as asked", ctx.step)
+        return StepResult(message="noop")
+
+
+class SleepParams(PipelineParams):
+    seconds: Annotated[float, Field(ge=0, le=86_400)] = 1.0
+
+
+class Sleep(Pipeline):
+    name = "spine.sleep"
+    description = "Sleep for `seconds`, then succeed. Useful to see concurrency and timeouts."
+    Params = SleepParams
+
+    def run(self, ctx: StepContext, params: SleepParams) -> StepResult:
+        time.sleep(params.seconds)
+        return StepResult(metrics={"slept_seconds": params.seconds})
+
+
+class SimulatedFailure(StepRunError):
+    """Raised by ``spine.fail``; retryable like any unexpected error."""
+
+
+class FailParams(PipelineParams):
+    message: str = "Simulated pipeline failure"
+    fail_times: Annotated[int, Field(ge=0)] = 0
+
+
+class Fail(Pipeline):
+    name = "spine.fail"
+    description = (
+        "Fail the first `fail_times` attempts with `message`, then succeed (0 = always fail). "
+        "Exercises retries, fail-fast and re-execution."
+    )
+    Params = FailParams
+
+    def run(self, ctx: StepContext, params: FailParams) -> StepResult:
+        if params.fail_times == 0 or ctx.attempt <= params.fail_times:
+            raise SimulatedFailure(f"{params.message} (attempt {ctx.attempt})")
+        return StepResult(message=f"succeeded on attempt {ctx.attempt}")
+
+
+BUILTIN_PIPELINES: tuple[type[Pipeline], ...] = (Noop, Sleep, Fail)

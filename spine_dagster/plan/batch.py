@@ -1,0 +1,17 @@
+"""Batch ids, as spine-core makes them: ``group_{name}_{YYYYMMDDTHHMMSS}_{8 hex}`` (UTC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+
+def new_batch_id(prefix: str = "", *, now: dt.datetime | None = None) -> str:
+    """A new batch id; ``batch_{ts}_{hex}`` without a prefix."""
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    stamp = moment.strftime("%Y%m%dT%H%M%S")
+    return f"{prefix or 'batch'}_{stamp}_{uuid.uuid4().hex[:8]}"
+
+
+def group_batch_id(group_name: str, *, now: dt.datetime | None = None) -> str:
+    return new_batch_id(f"group_{group_name}", now=now)

@@ -1,0 +1,239 @@
+"""Specs + pipeline registry -> validated, deterministic :class:`GroupPlan` (plan stage; no dagster).
+
+Checks run in spine-core's order (unknown pipeline, unknown dependencies, cycle), then the FIFO Kahn
+order, the param merge with provenance, and validation of every step's params against its pipeline's
+params model. All problems are collected; the error raised has the class of the first one and carries
+every problem in ``diagnostics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from .._text import hint
+from ..errors import (
+    CycleDetectedError,
+    DependencyError,
+    Diagnostic,
+    InvalidGroupSpecError,
+    ParamError,
+    SpineError,
+    StepNotFoundError,
+)
+from ..pipelines.base import Pipeline
+from ..pipelines.registry import PipelineRegistry
+from ..spec._errors import explain
+from ..spec.loader import LoadedGroup
+from ..spec.models import PipelineGroupSpec
+from . import graph
+from .model import GroupPlan, StepPlan
+from .params import UNRESOLVED, ParamResolutionError, ParamSource, required_params, resolve_step_params
+
+
+class _Collector:
+    """Gathers problems as (exception, diagnostic) pairs, in the order they were found."""
+
+    def __init__(self, group: LoadedGroup) -> None:
+        self.group = group
+        self.found: list[tuple[SpineError, Diagnostic]] = []
+
+    def add(self, error: SpineError, path: tuple[str | int, ...], message: str | None = None) -> None:
+        diag = self.group.source.diagnostic(path, message or error.message, type(error).__name__)
+        self.found.append((error, diag))
+
+    def add_param(self, path: tuple[str | int, ...], message: str) -> None:
+        self.add(ParamError(message), path)
+
+    def raise_if_any(self) -> None:
+        if not self.found:
+            return
+        first, _ = self.found[0]
+        first.diagnostics = tuple(diag for _, diag in self.found)
+        raise first
+
+
+def _as_loaded(group: LoadedGroup | PipelineGroupSpec) -> LoadedGroup:
+    return group if isinstance(group, LoadedGroup) else LoadedGroup(group)
+
+
+def _value_path(source: ParamSource, name: str, step_index: int) -> tuple[str | int, ...]:
+    if source.origin == "default":
+        return ("defaults", name)
+    if source.origin == "step":
+        return ("steps", step_index, "params", name)
+    return ("steps", step_index, "name")
+
+
+def _check_step_params(
+    found: _Collector,
+    step_index: int,
+    pipeline: Pipeline,
+    params: Mapping[str, Any],
+    sources: Mapping[str, ParamSource],
+) -> None:
+    spec = found.group.spec
+    step = spec.steps[step_index]
+    declared = pipeline.param_names()
+    label = f"step '{step.name}' ({pipeline.name})"
+    if not pipeline.accepts_any_param():
+        for key in step.params:
+            if key not in declared:
+                choices = ", ".join(declared) or "none"
+                found.add_param(
+                    ("steps", step_index, "params", key),
+                    f"{label} has no param {key!r}{hint(key, declared)}; its params: {choices}",
+                )
+    if pipeline.accepts_any_param():
+        candidate = {k: v for k, v in params.items() if k != "batch_id"}
+    else:
+        candidate = {k: v for k, v in params.items() if k in declared}
+    pending = {k for k, v in candidate.items() if v is UNRESOLVED}
+    candidate = {k: v for k, v in candidate.items() if k not in pending}
+    try:
+        pipeline.Params.model_validate(candidate)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problem = explain(error, pipeline.Params, lambda p: p)
+            name = str(problem.path[0]) if problem.path else ""
+            if error["type"] == "missing" and error["loc"] and error["loc"][0] in pending:
+                continue  # will be given by a run param; `spine plan` checks it then
+            if name in sources:
+                origin = sources[name].describe()
+                path = _value_path(sources[name], name, step_index)
+                message = f"{label}: param {problem.message} (from {origin})"
+            else:
+                path = ("steps", step_index, "name")
+                message = f"{label}: param {problem.message}; set it in the step's params or the defaults"
+            found.add_param(path, message)
+
+
+def _check_overrides(found: _Collector, step_index: int, pipeline: Pipeline) -> None:
+    step = found.group.spec.steps[step_index]
+    names = [c.name for c in pipeline.checks]
+    for check in step.checks:
+        if check not in names:
+            choices = ", ".join(names) or "none"
+            found.add(
+                InvalidGroupSpecError(
+                    f"step '{step.name}': pipeline {pipeline.name} has no check {check!r}"
+                    f"{hint(check, names)}; its checks: {choices}"
+                ),
+                ("steps", step_index, "checks", check),
+            )
+
+
+def plan_group(
+    group: LoadedGroup | PipelineGroupSpec,
+    registry: PipelineRegistry | None,
+    run_params: Mapping[str, Any] | None = None,
+    *,
+    check_pipelines: bool = True,
+) -> GroupPlan:
+    """Plan ``group`` with ``run_params``; raise a :class:`~spine_dagster.errors.GroupError` on any problem.
+
+    ``run_params=None`` plans without run params (what ``spine validate`` and the Dagster definitions
+    do): required params stay :data:`~spine_dagster.plan.params.UNRESOLVED` and are not reported missing.
+    ``check_pipelines=False`` (or ``registry=None``) accepts pipeline names that are not registered and
+    skips the checks that need their declarations.
+    """
+    loaded = _as_loaded(group)
+    spec = loaded.spec
+    found = _Collector(loaded)
+    names = [s.name for s in spec.steps]
+    deps = [s.depends_on for s in spec.steps]
+    check = check_pipelines and registry is not None
+
+    pipelines: dict[int, Pipeline] = {}
+    for i, step in enumerate(spec.steps):
+        if registry is not None and step.pipeline in registry:
+            pipelines[i] = registry.get(step.pipeline)
+        elif check:
+            assert registry is not None
+            best = registry.suggest(step.pipeline)
+            error = StepNotFoundError(step.name, step.pipeline, suggestions=[best] if best else [])
+            found.add(error, ("steps", i, "pipeline"))
+
+    for i, missing in graph.unknown_dependencies(names, deps):
+        message = DependencyError(names[i], missing).message + hint(missing[0], names)
+        position = spec.steps[i].depends_on.index(missing[0])
+        found.add(DependencyError(names[i], missing), ("steps", i, "depends_on", position), message)
+
+    cycle = graph.find_cycle(names, deps)
+    if cycle is not None:
+        found.add(CycleDetectedError(cycle), ("steps", names.index(cycle[0]), "depends_on"))
+
+    required = required_params(spec)
+    if run_params is not None:
+        missing_params = [name for name in required if name not in run_params]
+        if missing_params:
+            listed = ", ".join(missing_params)
+            flags = " ".join(f"--param {name}=..." for name in missing_params)
+            for name in missing_params:
+                found.add_param(
+                    required[name],
+                    f"missing required run param {name!r} (declared by {{{{ params.{name} }}}}); "
+                    f"all missing: {listed}; pass {flags}",
+                )
+
+    resolved: dict[int, tuple[dict[str, Any], dict[str, ParamSource]]] = {}
+    partial = run_params is None or any(name not in run_params for name in required)
+    for i in range(len(spec.steps)):
+        try:
+            resolved[i] = resolve_step_params(spec, i, run_params or {}, partial=partial)
+        except ParamResolutionError as exc:
+            found.add_param(exc.path or ("steps", i, "name"), f"step '{names[i]}': {exc}")
+
+    for i, pipeline in pipelines.items():
+        if i in resolved:
+            _check_step_params(found, i, pipeline, *resolved[i])
+        _check_overrides(found, i, pipeline)
+
+    if check and len(pipelines) == len(spec.steps) and spec.steps:
+        everything_used = any(p.accepts_any_param() for p in pipelines.values())
+        used = {name for p in pipelines.values() for name in p.param_names()}
+        if not everything_used:
+            for key in spec.defaults:
+                if key not in used and key != "batch_id":
+                    found.add_param(
+                        ("defaults", key),
+                        f"default param {key!r} is not a param of any step's pipeline{hint(key, used)}",
+                    )
+            for key in run_params or {}:
+                if key not in used and key not in spec.defaults and key != "batch_id":
+                    found.add_param(
+                        ("name",),
+                        f"run param {key!r} is not a param of any step's pipeline{hint(key, used)}",
+                    )
+
+    found.raise_if_any()
+
+    order = graph.kahn_order(names, deps)
+    level = graph.levels(order, dict(zip(names, deps, strict=True)))
+    index = {name: i for i, name in enumerate(names)}
+    steps = []
+    for position, name in enumerate(order):
+        i = index[name]
+        step = spec.steps[i]
+        params, sources = resolved[i]
+        steps.append(
+            StepPlan(
+                name=name,
+                pipeline=step.pipeline,
+                depends_on=step.depends_on,
+                params=params,
+                sources=sources,
+                order=position,
+                level=level[name],
+                retry=step.retry or spec.policy.retry,
+                timeout_seconds=step.timeout_seconds,
+                pool=step.pool,
+                tags=step.tags,
+                owners=step.owners,
+                checks=step.checks,
+                description=step.description,
+            )
+        )
+    return GroupPlan(loaded, tuple(steps), dict(run_params or {}), tuple(required))

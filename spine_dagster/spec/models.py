@@ -1,0 +1,350 @@
+"""The PipelineGroup language (spine.io/v1) as frozen pydantic models (spec stage; no dagster).
+
+:class:`PipelineGroupSpec` is the canonical, shape-independent form: the loader turns both YAML shapes
+(nested ``metadata``/``spec`` and flat) into it, the Python DSL builds it, and ``to_yaml`` writes it back.
+Every model forbids unknown keys and checks types strictly (``max_concurrency: "4"`` is an error).
+Cross-field rules (duplicate step names, template syntax) live in :mod:`spine_dagster.spec.semantics`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
+
+API_VERSION = "spine.io/v1"
+KIND = "PipelineGroup"
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- scalar types ---------------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> Any:
+    # pydantic would coerce "30" and True to numbers; a group file must say what it means.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {value!r}: use an IANA name such as 'UTC' or 'America/New_York'"
+        ) from None
+    return value
+
+
+def _cron(value: str) -> str:
+    from croniter import croniter  # imported here: only schedules need it
+
+    if not croniter.is_valid(value):
+        raise ValueError(
+            f"invalid cron expression {value!r}: expected 5 fields 'minute hour day month weekday', "
+            "e.g. '0 6 * * 1' (Mondays at 06:00)"
+        )
+    return value
+
+
+def _iso_date(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD") from None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"invalid date {value!r}: expected YYYY-MM-DD")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+PositiveNumber = Annotated[float, BeforeValidator(_number), Field(gt=0)]
+NonNegativeNumber = Annotated[float, BeforeValidator(_number), Field(ge=0)]
+
+_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
+GroupName = Annotated[StrictStr, StringConstraints(pattern=_NAME_PATTERN, max_length=200)]
+StepName = Annotated[StrictStr, StringConstraints(pattern=_NAME_PATTERN, max_length=100)]
+PipelineName = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$", max_length=200)]
+ParamName = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
+Identifier = ParamName
+PoolName = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9_.\-/]+$", max_length=100)]
+Owner = Annotated[
+    StrictStr,
+    StringConstraints(pattern=r"^(team:[A-Za-z0-9_\-]+|[^@\s]+@[^@\s]+\.[^@\s]+)$"),
+]
+CronString = Annotated[StrictStr, AfterValidator(_cron)]
+Timezone = Annotated[StrictStr, AfterValidator(_timezone)]
+IsoDate = Annotated[StrictStr, AfterValidator(_iso_date)]
+PartitionValue = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9_.\-]+$", max_length=100)]
+
+Params = dict[ParamName, Any]
+
+
+_TAG_KEY = re.compile(r"^([A-Za-z0-9_.\-]+/)?[A-Za-z0-9_.\-]{1,63}$")
+
+
+def _tags(value: Any) -> Any:
+    # spine-core's metadata.tags is a list of labels; Dagster users write key/value tags. Both are accepted.
+    if isinstance(value, list | tuple):
+        bad = [v for v in value if not isinstance(v, str) or not v]
+        if bad:
+            raise ValueError(f"tags given as a list must be non-empty strings, got {bad[0]!r}")
+        return tuple(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _TAG_KEY.match(key):
+                raise ValueError(
+                    f"invalid tag key {key!r}: letters, digits, '_', '.', '-', at most 63 characters, "
+                    "optionally with a 'prefix/'"
+                )
+            if not isinstance(item, str):
+                raise ValueError(f"tag {key!r} must have a string value, got {type(item).__name__} {item!r}")
+        return dict(value)
+    raise ValueError(f"tags must be a list of labels or a mapping of key: value, got {type(value).__name__}")
+
+
+Tags = Annotated[dict[str, str] | tuple[str, ...], BeforeValidator(_tags)]
+DefaultStatus = Literal["running", "stopped"]
+
+
+# --- policies ---------------------------------------------------------------------------------------------
+
+
+class RetrySpec(SpecModel):
+    """Retry a failed step. ``max_retries`` counts retries *after* the first attempt (Dagster's meaning).
+
+    Delay before retry n (1-based), before ``max_delay_seconds`` caps it:
+    ``constant`` = delay, ``linear`` = delay * n, ``exponential`` = delay * (2**n - 1).
+    ``jitter``: ``full`` = random in [0, delay], ``plus_minus`` = delay ± delay_seconds.
+    """
+
+    max_retries: Annotated[StrictInt, Field(ge=0, le=100)]
+    delay_seconds: NonNegativeNumber = 0.0
+    backoff: Literal["constant", "linear", "exponential"] = "constant"
+    max_delay_seconds: PositiveNumber | None = None
+    jitter: Literal["none", "full", "plus_minus"] = "none"
+
+    @model_validator(mode="after")
+    def _cap_not_below_delay(self) -> RetrySpec:
+        if self.max_delay_seconds is not None and self.max_delay_seconds < self.delay_seconds:
+            raise ValueError(
+                f"max_delay_seconds ({self.max_delay_seconds:g}) is below delay_seconds "
+                f"({self.delay_seconds:g}): the cap must be at least the base delay"
+            )
+        return self
+
+
+class ExecutionPolicySpec(SpecModel):
+    """How a group runs: ``sequential`` (one step at a time, plan order) or ``parallel``."""
+
+    execution: Literal["sequential", "parallel"] = "sequential"
+    max_concurrency: Annotated[StrictInt, Field(ge=1, le=1024)] = 4
+    on_failure: Literal["stop", "continue"] = "stop"
+    timeout_minutes: PositiveNumber | None = None
+    retry: RetrySpec | None = None
+
+
+class CheckOverrideSpec(SpecModel):
+    """Change how one of a pipeline's quality checks is treated in this step."""
+
+    severity: Literal["warn", "error"] | None = None
+    blocking: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> CheckOverrideSpec:
+        if self.severity is None and self.blocking is None:
+            raise ValueError("a check override needs 'severity' or 'blocking'")
+        return self
+
+
+# --- steps -------------------------------------------------------------------------------------------------
+
+
+def _depends_on(value: Any) -> Any:
+    # spine-core accepts a single string and normalizes it to a 1-tuple.
+    if isinstance(value, str):
+        return (value,)
+    if value is None:
+        raise ValueError("depends_on must be a step name or a list of step names, not null")
+    return value
+
+
+class StepSpec(SpecModel):
+    """One step: run the registered ``pipeline`` after the steps in ``depends_on``."""
+
+    name: StepName
+    pipeline: PipelineName
+    depends_on: Annotated[tuple[StepName, ...], BeforeValidator(_depends_on)] = ()
+    params: Params = Field(default_factory=dict)
+    description: StrictStr = ""
+    retry: RetrySpec | None = None
+    timeout_seconds: PositiveNumber | None = None
+    pool: PoolName | None = None
+    tags: Tags = Field(default_factory=dict)
+    owners: tuple[Owner, ...] = ()
+    checks: dict[Annotated[StrictStr, StringConstraints(min_length=1)], CheckOverrideSpec] = Field(
+        default_factory=dict
+    )
+
+
+# --- triggers ----------------------------------------------------------------------------------------------
+
+
+class ScheduleSpec(SpecModel):
+    """Run the group on a cron schedule (``params`` are the run params of scheduled runs)."""
+
+    cron: CronString
+    timezone: Timezone = "UTC"
+    name: Identifier | None = None
+    description: StrictStr = ""
+    params: Params = Field(default_factory=dict)
+    default_status: DefaultStatus = "stopped"
+
+
+class WeeklyPartitionSpec(SpecModel):
+    """Weekly partitions: one per week ending on ``ends_on``, from the week ending on ``start``."""
+
+    start: IsoDate
+    ends_on: Weekday = "friday"
+    param: ParamName = "week_ending"
+    fills: Literal["week_ending", "week_start"] = "week_ending"
+    end_offset: Annotated[StrictInt, Field(ge=-52, le=52)] = 0
+    timezone: Timezone = "UTC"
+
+    @model_validator(mode="after")
+    def _start_on_week_end(self) -> WeeklyPartitionSpec:
+        day = dt.date.fromisoformat(self.start)
+        if WEEKDAYS[day.weekday()] != self.ends_on:
+            raise ValueError(
+                f"start {self.start} is a {WEEKDAYS[day.weekday()]}, but weeks end on {self.ends_on}: "
+                "give the last day of the first week"
+            )
+        return self
+
+
+class StaticPartitionSpec(SpecModel):
+    """A second, fixed partition dimension (for example the FINRA tier)."""
+
+    name: Identifier
+    values: Annotated[tuple[PartitionValue, ...], Field(min_length=1)]
+    param: ParamName | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> StaticPartitionSpec:
+        seen = [v for i, v in enumerate(self.values) if v in self.values[:i]]
+        if seen:
+            raise ValueError(f"duplicate partition values: {', '.join(seen)}")
+        return self
+
+    @property
+    def target_param(self) -> str:
+        return self.param or self.name
+
+
+class PartitionScheduleSpec(SpecModel):
+    """A schedule built from the partitioned job: each tick runs the newest partition."""
+
+    hour: Annotated[StrictInt, Field(ge=0, le=23)] = 0
+    minute: Annotated[StrictInt, Field(ge=0, le=59)] = 0
+    day_of_week: Weekday | None = None
+    timezone: Timezone = "UTC"
+    default_status: DefaultStatus = "stopped"
+
+
+class PartitionsSpec(SpecModel):
+    weekly: WeeklyPartitionSpec
+    static: StaticPartitionSpec | None = None
+    schedule: PartitionScheduleSpec | None = None
+
+    @model_validator(mode="after")
+    def _distinct_params(self) -> PartitionsSpec:
+        if self.static is not None and self.static.target_param == self.weekly.param:
+            raise ValueError(
+                f"the weekly and static dimensions both fill param {self.weekly.param!r}: give them "
+                "different params"
+            )
+        return self
+
+
+class FileArrivalSensorSpec(SpecModel):
+    """Launch the group once for every new file matching ``glob`` in ``directory``."""
+
+    type: Literal["file_arrival"]
+    directory: Annotated[StrictStr, StringConstraints(min_length=1)]
+    glob: Annotated[StrictStr, StringConstraints(min_length=1)] = "*"
+    path_param: ParamName | None = None
+    name: Identifier | None = None
+    params: Params = Field(default_factory=dict)
+    minimum_interval_seconds: Annotated[StrictInt, Field(ge=1)] = 30
+    default_status: DefaultStatus = "stopped"
+
+
+class AfterGroupSensorSpec(SpecModel):
+    """Launch the group when a run of another group ends with ``status``."""
+
+    type: Literal["after_group"]
+    group: GroupName
+    status: Literal["completed", "failed", "partial"] = "completed"
+    name: Identifier | None = None
+    params: Params = Field(default_factory=dict)
+    minimum_interval_seconds: Annotated[StrictInt, Field(ge=1)] = 30
+    default_status: DefaultStatus = "stopped"
+
+
+SensorSpec = Annotated[FileArrivalSensorSpec | AfterGroupSensorSpec, Field(discriminator="type")]
+
+
+# --- the group ---------------------------------------------------------------------------------------------
+
+
+class PipelineGroupSpec(SpecModel):
+    """A pipeline group: named steps with ``depends_on`` edges, default params and a policy.
+
+    Example (the Python DSL builds the same object; see :mod:`spine_dagster.spec.dsl`)::
+
+        PipelineGroupSpec(name="demo.smoke", steps=(StepSpec(name="a", pipeline="spine.noop"),))
+    """
+
+    name: GroupName
+    domain: StrictStr = ""
+    version: StrictInt | StrictStr = 1
+    description: StrictStr = ""
+    tags: Tags = Field(default_factory=dict)
+    owners: tuple[Owner, ...] = ()
+    defaults: Params = Field(default_factory=dict)
+    steps: tuple[StepSpec, ...] = ()
+    policy: ExecutionPolicySpec = ExecutionPolicySpec()
+    schedules: tuple[ScheduleSpec, ...] = ()
+    partitions: PartitionsSpec | None = None
+    sensors: tuple[SensorSpec, ...] = ()
+
+    def step(self, name: str) -> StepSpec | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+
+# Where each canonical top-level key lives in the nested (Kubernetes-style) shape.
+METADATA_KEYS = ("name", "domain", "version", "description", "tags", "owners")
+SPEC_KEYS = ("defaults", "pipelines", "steps", "policy", "schedules", "partitions", "sensors")

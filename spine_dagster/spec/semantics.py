@@ -1,0 +1,94 @@
+"""Cross-field rules of a group that a single field cannot check (spec stage).
+
+Each rule returns problems as (canonical path, message) so the loader can point into the file and the
+Python DSL can raise with the same wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .._text import plural
+from ._errors import FieldProblem
+from .templates import TemplateSyntaxError, references, strings_in
+
+
+def _template_problems(value: Any, base: tuple[str | int, ...]) -> Iterator[FieldProblem]:
+    for sub, text in strings_in(value):
+        try:
+            references(text)
+        except TemplateSyntaxError as exc:
+            yield FieldProblem((*base, *sub), str(exc))
+
+
+def _items(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list | tuple):
+        return []
+    return [item if isinstance(item, dict) else {} for item in value]
+
+
+def check_group(data: dict[str, Any]) -> list[FieldProblem]:
+    """All cross-field problems of a canonical group mapping (``PipelineGroupSpec.model_dump()`` shape).
+
+    Works on unvalidated data too (anything malformed is skipped here and reported by the models), so a
+    file with type errors still gets its duplicate names and template errors reported in the same pass.
+    """
+    problems: list[FieldProblem] = []
+    steps = _items(data.get("steps"))
+    first_index: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        name = step.get("name")
+        if not isinstance(name, str):
+            continue
+        if name in first_index:
+            problems.append(
+                FieldProblem(
+                    ("steps", i, "name"),
+                    f"Duplicate step names: {{{name!r}}}: step #{i + 1} reuses the name of step "
+                    f"#{first_index[name] + 1}; step names must be unique within a group",
+                )
+            )
+        else:
+            first_index[name] = i
+
+    problems.extend(_template_problems(data.get("defaults"), ("defaults",)))
+    for i, step in enumerate(steps):
+        problems.extend(_template_problems(step.get("params"), ("steps", i, "params")))
+    for kind in ("schedules", "sensors"):
+        for i, item in enumerate(_items(data.get(kind))):
+            problems.extend(_template_problems(item.get("params"), (kind, i, "params")))
+
+    for kind in ("schedule", "sensor"):
+        items = _items(data.get(f"{kind}s"))
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            name = item.get("name")
+            if name is None:
+                continue
+            if name in seen:
+                problems.append(FieldProblem((f"{kind}s", i, "name"), f"duplicate {kind} name {name!r}"))
+            seen.add(name)
+        unnamed = sum(1 for item in items if item.get("name") is None)
+        if unnamed > 1:
+            problems.append(
+                FieldProblem(
+                    (f"{kind}s",),
+                    f"{plural(unnamed, kind)} without a name: give each a 'name' so they can be told apart",
+                )
+            )
+
+    for i, sensor in enumerate(_items(data.get("sensors"))):
+        if (
+            sensor.get("type") == "after_group"
+            and sensor.get("group") == data.get("name")
+            and sensor.get("status", "completed") == "completed"
+        ):
+            problems.append(
+                FieldProblem(
+                    ("sensors", i, "group"),
+                    f"sensor would launch group {data.get('name')!r} after each of its own successful runs, "
+                    "forever",
+                )
+            )
+    return problems
