@@ -131,13 +131,15 @@ def plan_group(
     run_params: Mapping[str, Any] | None = None,
     *,
     check_pipelines: bool = True,
+    require_run_params: bool = True,
 ) -> GroupPlan:
     """Plan ``group`` with ``run_params``; raise a :class:`~spine_dagster.errors.GroupError` on any problem.
 
     ``run_params=None`` plans without run params (what ``spine validate`` and the Dagster definitions
     do): required params stay :data:`~spine_dagster.plan.params.UNRESOLVED` and are not reported missing.
     ``check_pipelines=False`` (or ``registry=None``) accepts pipeline names that are not registered and
-    skips the checks that need their declarations.
+    skips the checks that need their declarations. ``require_run_params=False`` plans with the run
+    params given and leaves missing required ones :data:`UNRESOLVED` (``spine explain`` uses it).
     """
     loaded = _as_loaded(group)
     spec = loaded.spec
@@ -166,7 +168,7 @@ def plan_group(
         found.add(CycleDetectedError(cycle), ("steps", names.index(cycle[0]), "depends_on"))
 
     required = required_params(spec)
-    if run_params is not None:
+    if run_params is not None and require_run_params:
         missing_params = [name for name in required if name not in run_params]
         if missing_params:
             listed = ", ".join(missing_params)

@@ -1,0 +1,417 @@
+"""The ``spine`` command: validate, plan, list, explain, schema, pipelines.
+
+Exit codes: 0 success, 1 invalid input (or a failed run), 2 usage error. Bad input never prints a
+Python traceback: every problem is one ``path:line:col: message`` line on stderr (set ``SPINE_DEBUG=1``
+to see tracebacks of internal errors). ``--format json`` output is stable and documented in the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._text import did_you_mean, plural
+from .errors import Diagnostic, GroupNotFoundError, SpineError
+from .settings import get_settings
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit 2)."""
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def _table(rows: list[list[Any]], headers: list[str]) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _print_diagnostics(diags: Sequence[Diagnostic], out: TextIO, *, show_source: bool = False) -> None:
+    for diag in diags:
+        print(diag.format() if diag.path else f"spine: error: {diag.message}", file=out)
+        if show_source and diag.line and Path(diag.path).is_file():
+            lines = Path(diag.path).read_text(encoding="utf-8", errors="replace").splitlines()
+            if diag.line <= len(lines):
+                text = lines[diag.line - 1]
+                end = diag.end_column if diag.end_line == diag.line and diag.end_column > diag.column else 0
+                width = max(1, (end or len(text) + 1) - diag.column)
+                print(f"    {text}", file=out)
+                print("    " + " " * (diag.column - 1) + "^" * width, file=out)
+
+
+def _parse_params(pairs: Sequence[str] | None) -> dict[str, Any]:
+    from .spec._yaml import YamlSyntaxError, parse_scalar
+
+    params: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--param expects KEY=VALUE with an identifier KEY, got {pair!r}")
+        if key in params:
+            raise UsageError(f"--param {key} given twice")
+        try:
+            params[key] = parse_scalar(raw)
+        except YamlSyntaxError as exc:
+            raise UsageError(f"--param {key}: {exc.message}") from None
+    return params
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from .pipelines.catalog import build_default_registry
+
+    return build_default_registry()
+
+
+def _load_dir(args: argparse.Namespace) -> Any:
+    from .spec.loader import load_groups
+
+    groups_dir = Path(args.groups_dir)
+    if not groups_dir.is_dir():
+        raise SpineError(
+            f"groups directory not found: {groups_dir} (use --groups-dir DIR or set SPINE_GROUPS_DIR)"
+        )
+    return load_groups([groups_dir])
+
+
+def _find_group(args: argparse.Namespace, target: str) -> Any:
+    """A group by file path, or by name in the groups dir."""
+    from .spec.loader import load_group_file
+
+    path = Path(target)
+    if path.is_file():
+        return load_group_file(path)
+    if target.endswith((".yaml", ".yml")):
+        raise SpineError(f"Group file not found: {target}")
+    result = _load_dir(args)
+    groups = result.by_name()
+    if target in groups:
+        return groups[target]
+    best = did_you_mean(target, groups)
+    error = GroupNotFoundError(target, suggestions=[best] if best else [])
+    if result.diagnostics:
+        bad = ", ".join(result.bad_files)
+        error.message += f" ({plural(len(result.bad_files), 'bad file')} in {args.groups_dir}: {bad}; run `spine validate`)"
+        error.diagnostics = (Diagnostic(error.message, GroupNotFoundError.__name__),)
+    raise error
+
+
+def _plan(args: argparse.Namespace, group: Any, params: dict[str, Any] | None, **kwargs: Any) -> Any:
+    from .plan.planner import plan_group
+
+    return plan_group(group, _registry(args), params, check_pipelines=not args.skip_pipeline_check, **kwargs)
+
+
+def _dump_json(data: Any, out: TextIO) -> None:
+    json.dump(data, out, indent=2, default=repr)
+    out.write("\n")
+
+
+# --- commands --------------------------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .spec.loader import load_groups
+
+    targets = args.paths or [args.groups_dir]
+    result = load_groups(targets)
+    diags = list(result.diagnostics)
+    valid: list[Any] = []
+    for group in result.groups:
+        try:
+            _plan(args, group, None)
+            valid.append(group)
+        except SpineError as exc:
+            diags.extend(exc.diagnostics)
+    if args.format == "json":
+        _dump_json({"valid": [g.name for g in valid], "errors": [d.to_json() for d in diags]}, out)
+    else:
+        _print_diagnostics(diags, out, show_source=args.show_source)
+        for group in valid:
+            print(f"ok  {group.name}  ({group.source.path})", file=out)
+        files = {d.path for d in diags}
+        print(
+            f"{plural(len(valid), 'valid group')}, {plural(len(diags), 'error')}"
+            + (f" in {plural(len(files), 'file')}" if diags else "")
+            + f" ({plural(len(result.files), 'file')} checked)",
+            file=out,
+        )
+    return EXIT_INVALID if diags else EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    run_params = _parse_params(args.param)
+    group = _find_group(args, args.group)
+    plan = _plan(args, group, run_params)
+    if args.format == "json":
+        _dump_json(plan.to_json(), out)
+        return EXIT_OK
+    spec = group.spec
+    policy = spec.policy
+    print(f"group    {spec.name}  (version {spec.version}, domain {spec.domain or '-'})", file=out)
+    print(
+        f"policy   execution={policy.execution} max_concurrency={policy.max_concurrency} "
+        f"on_failure={policy.on_failure} timeout_minutes={policy.timeout_minutes}",
+        file=out,
+    )
+    print(f"params   {json.dumps(plan.params) if plan.params else '-'}", file=out)
+    print(file=out)
+    rows = [
+        [s.order, s.level, s.name, s.pipeline, ", ".join(s.depends_on) or "-", json.dumps(dict(s.params))]
+        for s in plan.steps
+    ]
+    print(_table(rows, ["order", "level", "step", "pipeline", "depends_on", "params"]), file=out)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    result = _load_dir(args)
+    entries = []
+    diags = list(result.diagnostics)
+    for group in result.groups:
+        spec = group.spec
+        problems: tuple[Diagnostic, ...] = ()
+        try:
+            _plan(args, group, None)
+        except SpineError as exc:
+            problems = exc.diagnostics
+            diags.extend(problems)
+        schedules = [s.cron for s in spec.schedules]
+        if spec.partitions is not None and spec.partitions.schedule is not None:
+            schedules.append("partitioned")
+        entries.append(
+            {
+                "name": spec.name,
+                "domain": spec.domain,
+                "steps": len(spec.steps),
+                "schedules": schedules,
+                "partitioned": spec.partitions is not None,
+                "path": group.source.path,
+                "valid": not problems,
+            }
+        )
+    if args.format == "json":
+        _dump_json({"groups": entries, "errors": [d.to_json() for d in diags]}, out)
+    else:
+        rows = [
+            [
+                e["name"],
+                e["domain"] or "-",
+                e["steps"],
+                ", ".join(e["schedules"]) or "-",
+                "valid" if e["valid"] else "INVALID",
+                e["path"],
+            ]
+            for e in entries
+        ]
+        print(_table(rows, ["group", "domain", "steps", "schedule", "status", "file"]), file=out)
+        if diags:
+            print(f"\n{plural(len(diags), 'error')} (run `spine validate` for details):", file=err)
+            _print_diagnostics(diags, err)
+    return EXIT_INVALID if diags and args.strict else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .plan.params import UNRESOLVED
+
+    run_params = _parse_params(args.param)
+    group = _find_group(args, args.group)
+    spec = group.spec
+    if spec.step(args.step) is None:
+        best = did_you_mean(args.step, [s.name for s in spec.steps])
+        hint = f" (did you mean {best!r}?)" if best else ""
+        raise SpineError(f"group {spec.name!r} has no step {args.step!r}{hint}")
+    plan = _plan(args, group, run_params, require_run_params=False)
+    step = plan.step(args.step)
+    names = list(step.params)
+    if args.name is not None:
+        if args.name not in step.params:
+            best = did_you_mean(args.name, names)
+            hint = f" (did you mean {best!r}?)" if best else ""
+            raise SpineError(f"step {args.step!r} has no param {args.name!r}{hint}")
+        names = [args.name]
+    rows = []
+    for name in names:
+        value = step.params[name]
+        shown = "<needs run param>" if value is UNRESOLVED else json.dumps(value)
+        source = step.sources[name]
+        rows.append([name, shown, source.layer, source.describe()])
+    print(f"{spec.name} / {step.name} ({step.pipeline})", file=out)
+    print(_table(rows, ["param", "value", "layer", "set by"]), file=out)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .spec.schema import group_json_schema
+
+    _dump_json(group_json_schema(), out)
+    return EXIT_OK
+
+
+def _field_text(name: str, field: Any) -> str:
+    annotation = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
+    if field.is_required():
+        return f"{name}: {annotation} (required)"
+    return f"{name}: {annotation} = {field.default!r}"
+
+
+def cmd_pipelines(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    registry = _registry(args)
+    entries = []
+    for pipeline in registry:
+        fields = pipeline.Params.model_fields
+        entries.append(
+            {
+                "name": pipeline.name,
+                "description": pipeline.description,
+                "params": {
+                    name: {
+                        "type": str(f.annotation).replace("typing.", "")
+                        if not isinstance(f.annotation, type)
+                        else f.annotation.__name__,
+                        "required": f.is_required(),
+                        "default": None if f.is_required() else f.default,
+                    }
+                    for name, f in fields.items()
+                },
+                "accepts_any_param": pipeline.accepts_any_param(),
+                "reads": list(pipeline.reads),
+                "writes": list(pipeline.writes),
+                "checks": [
+                    {"name": c.name, "table": c.table, "severity": c.severity, "blocking": c.blocking}
+                    for c in pipeline.checks
+                ],
+            }
+        )
+    if args.format == "json":
+        _dump_json({"pipelines": entries}, out)
+        return EXIT_OK
+    rows = []
+    for pipeline, entry in zip(registry, entries, strict=True):
+        params = "; ".join(_field_text(n, f) for n, f in pipeline.Params.model_fields.items())
+        if entry["accepts_any_param"]:
+            params = (params + "; " if params else "") + "any other param (ignored)"
+        rows.append(
+            [
+                entry["name"],
+                params or "-",
+                ", ".join(entry["reads"]) or "-",
+                ", ".join(entry["writes"]) or "-",
+                entry["description"],
+            ]
+        )
+    print(_table(rows, ["pipeline", "params", "reads", "writes", "description"]), file=out)
+    return EXIT_OK
+
+
+# --- parser ----------------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's own exit code for usage errors is 2 too
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = get_settings()
+    parser = _Parser(prog="spine", description="PipelineGroup YAML -> Dagster: validate, plan, explain.")
+    parser.add_argument(
+        "--groups-dir",
+        default=str(settings.groups_dir),
+        help="directory of group files (default: $SPINE_GROUPS_DIR or ./groups)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def formats(p: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
+        p.add_argument("--format", choices=choices, default=choices[0])
+
+    def skip_check(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--skip-pipeline-check",
+            action="store_true",
+            help="accept pipeline names that are not registered here (files for another code base)",
+        )
+
+    def params(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--param",
+            action="append",
+            metavar="KEY=VALUE",
+            help="a run param; VALUE is read as a YAML scalar (true -> bool, 6 -> int)",
+        )
+
+    p = sub.add_parser("validate", help="check group files; list valid groups and every error")
+    p.add_argument("paths", nargs="*", help="files or directories (default: the groups dir)")
+    p.add_argument("--strict", action="store_true", help="exit 1 on any error (always the case here)")
+    p.add_argument("--show-source", action="store_true", help="print the offending line, underlined")
+    formats(p, ("text", "json"))
+    skip_check(p)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("plan", help="show the resolved plan of a group")
+    p.add_argument("group", metavar="GROUP_OR_FILE")
+    params(p)
+    formats(p, ("table", "json"))
+    skip_check(p)
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("list", help="groups in the groups dir, with their validity")
+    p.add_argument("--strict", action="store_true", default=settings.strict, help="exit 1 if any file is bad")
+    formats(p, ("table", "json"))
+    p.set_defaults(func=cmd_list, skip_pipeline_check=False)
+
+    p = sub.add_parser("explain", help="each param of a step: final value and the layer that set it")
+    p.add_argument("group", metavar="GROUP_OR_FILE")
+    p.add_argument("step")
+    p.add_argument("name", nargs="?", metavar="PARAM")
+    params(p)
+    skip_check(p)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the group language")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("pipelines", help="registered pipelines with their params and tables")
+    formats(p, ("table", "json"))
+    p.set_defaults(func=cmd_pipelines)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args, out, err)
+    except UsageError as exc:
+        print(f"spine: error: {exc}", file=err)
+        return EXIT_USAGE
+    except SpineError as exc:
+        _print_diagnostics(exc.diagnostics, err)
+        return EXIT_INVALID
+    except FileNotFoundError as exc:
+        print(f"spine: {exc}", file=err)
+        return EXIT_INVALID
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    except BrokenPipeError:  # `spine schema | head`: the reader left; not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
+        return EXIT_OK
+    except Exception as exc:  # a bug, not bad input: say so without a wall of traceback
+        if os.environ.get("SPINE_DEBUG"):
+            raise
+        print(f"spine: internal error (please report it): {type(exc).__name__}: {exc}", file=err)
+        print("spine: set SPINE_DEBUG=1 to see the traceback", file=err)
+        return EXIT_INVALID
