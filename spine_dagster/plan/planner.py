@@ -59,12 +59,15 @@ def _as_loaded(group: LoadedGroup | PipelineGroupSpec) -> LoadedGroup:
     return group if isinstance(group, LoadedGroup) else LoadedGroup(group)
 
 
-def _value_path(source: ParamSource, name: str, step_index: int) -> tuple[str | int, ...]:
+def _value_path(
+    spec: PipelineGroupSpec, source: ParamSource, name: str, step_index: int
+) -> tuple[str | int, ...]:
+    """Where a bad value can be pointed at in the file: where it was set, or declared as a run param."""
     if source.origin == "default":
         return ("defaults", name)
     if source.origin == "step":
         return ("steps", step_index, "params", name)
-    return ("steps", step_index, "name")
+    return required_params(spec).get(name, ("steps", step_index, "name"))
 
 
 def _check_step_params(
@@ -102,7 +105,7 @@ def _check_step_params(
                 continue  # will be given by a run param; `spine plan` checks it then
             if name in sources:
                 origin = sources[name].describe()
-                path = _value_path(sources[name], name, step_index)
+                path = _value_path(spec, sources[name], name, step_index)
                 message = f"{label}: param {problem.message} (from {origin})"
             else:
                 path = ("steps", step_index, "name")

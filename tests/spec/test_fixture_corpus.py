@@ -73,7 +73,9 @@ def problems_of(path: Path, header: Header) -> tuple[list[Diagnostic], Any]:
     plan = None
     for group in result.groups:
         try:
-            plan = plan_group(group, make_test_registry(), header.run_params, check_pipelines=header.check_pipelines)
+            plan = plan_group(
+                group, make_test_registry(), header.run_params, check_pipelines=header.check_pipelines
+            )
         except SpineError as exc:
             diags.extend(exc.diagnostics)
     return diags, plan

@@ -1,0 +1,285 @@
+"""The `spine` command through a real subprocess: exit codes, JSON shapes, and never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GROUP_FIXTURES
+
+GOOD = """\
+apiVersion: spine.io/v1
+kind: PipelineGroup
+metadata: {name: demo.good, domain: demo}
+spec:
+  defaults: {message: "{{ params.message }}"}
+  pipelines:
+    - {name: first, pipeline: spine.noop}
+    - {name: second, pipeline: spine.fail, depends_on: first, params: {fail_times: 1}}
+  schedules:
+    - {cron: "0 6 * * 1", timezone: America/New_York}
+"""
+BAD = """\
+name: demo.bad
+steps:
+  - {name: a, pipeline: spine.noop, depend_on: [b]}
+"""
+
+
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "SPINE_DEBUG": "", **(env or {})}
+    full_env.pop("SPINE_GROUPS_DIR", None)
+    full_env.pop("SPINE_STRICT", None)
+    full_env.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-m", "spine_dagster", *args], capture_output=True, text=True, cwd=cwd, env=full_env
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+@pytest.fixture(name="groups")
+def groups_fixture(tmp_path: Path) -> Path:
+    folder = tmp_path / "groups"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "good.yaml").write_text(GOOD)
+    (folder / "nested" / "bad.yml").write_text(BAD)
+    (folder / ".hidden.yaml").write_text("not: [valid")
+    return folder
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("spine")
+    assert script.exists() or shutil.which("spine"), "pip install -e . should install the `spine` command"
+
+
+def test_validate_lists_valid_groups_and_every_error(groups: Path) -> None:
+    result = run("--groups-dir", str(groups), "validate")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0]
+        == f"{groups}/nested/bad.yml:3:37: unknown key 'depend_on' in steps[0] (did you mean 'depends_on'?)"
+    )
+    assert f"ok  demo.good  ({groups}/good.yaml)" in lines
+    assert lines[-1] == "1 valid group, 1 error in 1 file (2 files checked)"
+
+
+def test_validate_json_shape(groups: Path) -> None:
+    result = run("--groups-dir", str(groups), "validate", "--format", "json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data == {
+        "valid": ["demo.good"],
+        "errors": [
+            {
+                "path": f"{groups}/nested/bad.yml",
+                "line": 3,
+                "column": 37,
+                "message": "unknown key 'depend_on' in steps[0] (did you mean 'depends_on'?)",
+                "kind": "InvalidGroupSpecError",
+            }
+        ],
+    }
+
+
+def test_validate_good_files_exits_zero_and_checks_pipelines(groups: Path, tmp_path: Path) -> None:
+    assert run("validate", str(groups / "good.yaml")).returncode == 0
+    other = tmp_path / "other.yaml"
+    other.write_text("name: x\nsteps: [{name: a, pipeline: elsewhere.thing}]\n")
+    result = run("validate", str(other), "--format", "json")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["errors"][0]["kind"] == "StepNotFoundError"
+    assert run("validate", str(other), "--skip-pipeline-check").returncode == 0
+
+
+def test_validate_every_invalid_fixture_fails_cleanly() -> None:
+    result = run("validate", str(GROUP_FIXTURES / "invalid"), "--format", "json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["valid"] == []
+    assert {e["kind"] for e in data["errors"]} >= {"InvalidGroupSpecError"}
+    invalid_files = {str(p) for p in (GROUP_FIXTURES / "invalid").rglob("*.y*ml")}
+    assert {e["path"] for e in data["errors"]} == invalid_files
+
+
+def test_plan_json_matches_the_golden_plan() -> None:
+    sample = GROUP_FIXTURES / "valid" / "spine_core" / "sample_group.yaml"
+    result = run(
+        "plan", str(sample), "--param", "week_ending=2026-01-03", "--format", "json", "--skip-pipeline-check"
+    )
+    assert result.returncode == 0, result.stderr
+    params = {"tier": "NMS_TIER_1", "week_ending": "2026-01-03"}
+    assert json.loads(result.stdout) == {
+        "group": "finra.weekly_refresh",
+        "version": 1,
+        "domain": "finra.otc_transparency",
+        "policy": {
+            "execution": "sequential",
+            "max_concurrency": 4,
+            "on_failure": "stop",
+            "timeout_minutes": None,
+        },
+        "params": {"week_ending": "2026-01-03"},
+        "steps": [
+            {
+                "name": "ingest",
+                "pipeline": "finra.otc_transparency.ingest_week",
+                "depends_on": [],
+                "params": params,
+                "order": 0,
+                "level": 0,
+            },
+            {
+                "name": "normalize",
+                "pipeline": "finra.otc_transparency.normalize_week",
+                "depends_on": ["ingest"],
+                "params": params,
+                "order": 1,
+                "level": 1,
+            },
+            {
+                "name": "aggregate",
+                "pipeline": "finra.otc_transparency.aggregate_week",
+                "depends_on": ["normalize"],
+                "params": params,
+                "order": 2,
+                "level": 2,
+            },
+            {
+                "name": "rolling",
+                "pipeline": "finra.otc_transparency.compute_rolling",
+                "depends_on": ["aggregate"],
+                "params": params,
+                "order": 3,
+                "level": 3,
+            },
+        ],
+    }
+
+
+def test_plan_by_name_with_typed_params(groups: Path) -> None:
+    result = run(
+        "--groups-dir",
+        str(groups),
+        "plan",
+        "demo.good",
+        "--param",
+        "message=hi",
+        "--param",
+        "force=true",
+        "--format",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["params"] == {"message": "hi", "force": True}
+    assert plan["steps"][1]["params"] == {"message": "hi", "force": True, "fail_times": 1}
+    table = run("--groups-dir", str(groups), "plan", "demo.good", "--param", "message=hi")
+    assert table.returncode == 0
+    step_rows = [line.split()[:4] for line in table.stdout.splitlines() if line.startswith(("0 ", "1 "))]
+    assert step_rows == [["0", "0", "first", "spine.noop"], ["1", "1", "second", "spine.fail"]]
+
+
+def test_plan_errors_exit_one(groups: Path) -> None:
+    missing = run("--groups-dir", str(groups), "plan", "demo.good")
+    assert missing.returncode == 1
+    assert "missing required run param 'message'" in missing.stderr
+    unknown = run("--groups-dir", str(groups), "plan", "demo.god")
+    assert unknown.returncode == 1
+    assert "Pipeline group not found: demo.god (did you mean 'demo.good'?)" in unknown.stderr
+    assert "1 bad file" in unknown.stderr
+    assert run("plan", "no/such/file.yaml").returncode == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["plan"],
+        ["validate", "--format", "xml"],
+        ["plan", "g", "--param", "novalue"],
+        ["frobnicate"],
+        ["plan", "g", "--param", "a=1", "--param", "a=2"],
+    ],
+)
+def test_usage_errors_exit_two(args: list[str]) -> None:
+    assert run(*args).returncode == 2
+
+
+def test_list_reports_bad_files_and_strict_makes_them_fatal(groups: Path) -> None:
+    result = run("--groups-dir", str(groups), "list", "--format", "json")
+    assert result.returncode == 0
+    data = json.loads(result.stdout)
+    assert data["groups"] == [
+        {
+            "name": "demo.good",
+            "domain": "demo",
+            "steps": 2,
+            "schedules": ["0 6 * * 1"],
+            "partitioned": False,
+            "path": f"{groups}/good.yaml",
+            "valid": True,
+        }
+    ]
+    assert [e["path"] for e in data["errors"]] == [f"{groups}/nested/bad.yml"]
+    assert run("--groups-dir", str(groups), "list", "--strict").returncode == 1
+    assert run("--groups-dir", str(groups), "list", env={"SPINE_STRICT": "1"}).returncode == 1
+    table = run("--groups-dir", str(groups), "list")
+    assert "demo.good" in table.stdout and "bad.yml" in table.stderr
+
+
+def test_groups_dir_comes_from_the_environment(groups: Path, tmp_path: Path) -> None:
+    result = run("list", "--format", "json", cwd=tmp_path, env={"SPINE_GROUPS_DIR": str(groups)})
+    assert [g["name"] for g in json.loads(result.stdout)["groups"]] == ["demo.good"]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    missing = run("list", cwd=elsewhere)
+    assert missing.returncode == 1
+    assert "groups directory not found: groups" in missing.stderr
+
+
+def test_explain_shows_layers(groups: Path) -> None:
+    result = run("--groups-dir", str(groups), "explain", "demo.good", "second", "--param", "message=hi")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()[3:]}
+    assert rows["message"][1:3] == ['"hi"', "run"]
+    assert rows["fail_times"][1:3] == ["1", "step"]
+    one = run("--groups-dir", str(groups), "explain", "demo.good", "second", "message")
+    assert "<needs run param>" in one.stdout and "template" in one.stdout
+    bad = run("--groups-dir", str(groups), "explain", "demo.good", "secnd")
+    assert bad.returncode == 1 and "did you mean 'second'" in bad.stderr
+
+
+def test_schema_is_json_with_both_shapes() -> None:
+    result = run("schema")
+    schema = json.loads(result.stdout)
+    nested, flat = schema["oneOf"]
+    assert set(nested["properties"]) == {"apiVersion", "kind", "metadata", "spec"}
+    assert {"name", "steps", "pipelines", "policy", "defaults"} <= set(flat["properties"])
+    assert "StepSpec" in schema["$defs"]
+
+
+def test_pipelines_json() -> None:
+    data = json.loads(run("pipelines", "--format", "json").stdout)
+    by_name = {p["name"]: p for p in data["pipelines"]}
+    assert sorted(by_name) == ["spine.fail", "spine.noop", "spine.sleep"]
+    assert by_name["spine.fail"]["params"]["fail_times"] == {"type": "int", "required": False, "default": 0}
+    assert by_name["spine.noop"]["accepts_any_param"] is True
+
+
+def test_garbage_input_never_crashes(tmp_path: Path) -> None:
+    (tmp_path / "binary.yaml").write_bytes(b"\x00\xff\xfe garbage \x89PNG")
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    (tmp_path / "empty.yml").write_text("")
+    result = run("validate", str(tmp_path), "--format", "json")
+    assert result.returncode == 1
+    assert len(json.loads(result.stdout)["errors"]) == 3
