@@ -4,8 +4,9 @@ Merge (spine-core, shallow): group ``defaults`` < run params < step ``params``.
 
 Templates (``{{ params.NAME }}``, ``{{ group.name|domain|version }}``), resolved per step:
 
-* A value that is exactly ``{{ params.NAME }}`` declares NAME a **required run param**; planning without
-  it fails and names every missing one (spine-core passed the literal string through).
+* A value that is exactly ``{{ params.NAME }}`` declares NAME a **required run param** (unless the group
+  defaults give NAME a plain value); planning without it fails and names every missing one (spine-core
+  passed the literal string through).
 * ``{{ params.NAME }}`` sees NAME's merged value for that step. Inside the value of NAME itself (for
   example the default ``week_ending: "{{ params.week_ending }}"``) it sees the layer below: the run
   params for a default, the run params or defaults for a step param.
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 from .._text import hint
 from ..spec.models import PipelineGroupSpec, StepSpec
-from ..spec.templates import Reference, exact_param, render, strings_in
+from ..spec.templates import Reference, exact_param, has_templates, render, strings_in
 
 Layer = Literal["default", "run", "step"]
 LAYERS: tuple[Layer, ...] = ("default", "run", "step")
@@ -80,13 +81,20 @@ def _walk_values(spec: PipelineGroupSpec) -> Iterator[tuple[tuple[str | int, ...
 
 
 def required_params(spec: PipelineGroupSpec) -> dict[str, tuple[str | int, ...]]:
-    """Required run params (declared by a whole-value ``{{ params.NAME }}``) -> where first declared."""
+    """Required run params -> where each is first declared.
+
+    A whole-value ``{{ params.NAME }}`` declares NAME required, unless the defaults give NAME a plain
+    (template-free) value to fall back on.
+    """
     found: dict[str, tuple[str | int, ...]] = {}
     for path, value in _walk_values(spec):
         for sub, text in strings_in(value):
             name = exact_param(text)
-            if name is not None and name not in found:
-                found[name] = (*path, *sub)
+            if name is None or name in found:
+                continue
+            if name in spec.defaults and not has_templates(spec.defaults[name]):
+                continue
+            found[name] = (*path, *sub)
     return found
 
 

@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..pipelines.base import Pipeline
 from ..pipelines.registry import PipelineRegistry
-from ..spec._errors import explain
+from ..spec._errors import explain_all
 from ..spec.loader import LoadedGroup
 from ..spec.models import PipelineGroupSpec
 from . import graph
@@ -40,12 +40,14 @@ class _Collector:
         self.group = group
         self.found: list[tuple[SpineError, Diagnostic]] = []
 
-    def add(self, error: SpineError, path: tuple[str | int, ...], message: str | None = None) -> None:
-        diag = self.group.source.diagnostic(path, message or error.message, type(error).__name__)
+    def add(
+        self, error: SpineError, path: tuple[str | int, ...], message: str | None = None, *, key: bool = False
+    ) -> None:
+        diag = self.group.source.diagnostic(path, message or error.message, type(error).__name__, key=key)
         self.found.append((error, diag))
 
-    def add_param(self, path: tuple[str | int, ...], message: str) -> None:
-        self.add(ParamError(message), path)
+    def add_param(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
+        self.add(ParamError(message), path, key=key)
 
     def raise_if_any(self) -> None:
         if not self.found:
@@ -88,6 +90,7 @@ def _check_step_params(
                 found.add_param(
                     ("steps", step_index, "params", key),
                     f"{label} has no param {key!r}{hint(key, declared)}; its params: {choices}",
+                    key=True,
                 )
     if pipeline.accepts_any_param():
         candidate = {k: v for k, v in params.items() if k != "batch_id"}
@@ -98,10 +101,9 @@ def _check_step_params(
     try:
         pipeline.Params.model_validate(candidate)
     except ValidationError as exc:
-        for error in exc.errors():
-            problem = explain(error, pipeline.Params, lambda p: p)
+        for problem in explain_all(exc.errors(), pipeline.Params, lambda p: p, candidate):
             name = str(problem.path[0]) if problem.path else ""
-            if error["type"] == "missing" and error["loc"] and error["loc"][0] in pending:
+            if name in pending and problem.message.startswith("missing required key"):
                 continue  # will be given by a run param; `spine plan` checks it then
             if name in sources:
                 origin = sources[name].describe()
@@ -125,6 +127,7 @@ def _check_overrides(found: _Collector, step_index: int, pipeline: Pipeline) -> 
                     f"{hint(check, names)}; its checks: {choices}"
                 ),
                 ("steps", step_index, "checks", check),
+                key=True,
             )
 
 
@@ -205,6 +208,7 @@ def plan_group(
                     found.add_param(
                         ("defaults", key),
                         f"default param {key!r} is not a param of any step's pipeline{hint(key, used)}",
+                        key=True,
                     )
             for key in run_params or {}:
                 if key not in used and key not in spec.defaults and key != "batch_id":
@@ -242,3 +246,38 @@ def plan_group(
             )
         )
     return GroupPlan(loaded, tuple(steps), dict(run_params or {}), tuple(required))
+
+
+def params_for_run(
+    plan: GroupPlan, step_name: str, run_params: Mapping[str, Any], registry: PipelineRegistry
+) -> tuple[dict[str, Any], Any]:
+    """A step's final params for one run, and its pipeline's validated params model.
+
+    Called at run time (the plan was made without run params); raises :class:`ParamError` with every
+    problem, like planning does.
+    """
+    spec = plan.group.spec
+    index = next(i for i, s in enumerate(spec.steps) if s.name == step_name)
+    found = _Collector(plan.group)
+    missing = [name for name in plan.required_params if name not in run_params]
+    for name in missing:
+        found.add_param(
+            ("name",), f"missing required run param {name!r} (declared by {{{{ params.{name} }}}})"
+        )
+    found.raise_if_any()
+    try:
+        values, sources = resolve_step_params(spec, index, run_params)
+    except ParamResolutionError as exc:
+        found.add_param(exc.path or ("steps", index, "name"), f"step '{step_name}': {exc}")
+        found.raise_if_any()
+        raise
+    pipeline = registry.get(spec.steps[index].pipeline)
+    _check_step_params(found, index, pipeline, values, sources)
+    found.raise_if_any()
+    if pipeline.accepts_any_param():
+        model = pipeline.Params.model_validate({k: v for k, v in values.items() if k != "batch_id"})
+    else:
+        model = pipeline.Params.model_validate(
+            {k: v for k, v in values.items() if k in pipeline.param_names()}
+        )
+    return values, model

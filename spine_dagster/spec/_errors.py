@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ class FieldProblem:
     path: Path
     message: str
     at_key: bool = False
+    union_path: Path | None = None  # set when the error is about one branch of a union
+    branch: str | None = None
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -37,13 +40,21 @@ def _members(annotation: Any) -> tuple[Any, ...]:
     return (annotation,)
 
 
-def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Path, Any]:
+def _branch_name(member: Any) -> str:
+    origin = typing.get_origin(member) or member
+    return getattr(origin, "__name__", str(origin))
+
+
+def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Path, Any, Path | None, str | None]:
     """Follow a pydantic ``loc`` through the model annotations.
 
-    Returns the data path (union tags removed) and the annotation found at the end of it.
+    Returns the data path (union branch names removed), the annotation found at the end of it, and, when
+    the loc went through one branch of a plain union, the data path of that union and the branch name.
     """
     data_path: list[str | int] = []
     annotation: Any = model
+    union_path: Path | None = None
+    branch: str | None = None
     i = 0
     while i < len(loc):
         part = loc[i]
@@ -59,6 +70,14 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Path, Any
                 annotation = tagged[part]
                 i += 1
                 continue
+        if len(members) > 1 and len(models) <= 1 and isinstance(part, str):
+            # a plain union: pydantic names the branch (`int`, `dict[str,str]`, `StepSpec`, ...)
+            chosen = next((m for m in members if part.split("[")[0] == _branch_name(m)), None)
+            if chosen is not None:
+                union_path, branch = tuple(data_path), part
+                annotation = chosen
+                i += 1
+                continue
         if len(models) == 1 and isinstance(part, str) and part in models[0].model_fields:
             annotation = models[0].model_fields[part].annotation
             data_path.append(part)
@@ -72,10 +91,10 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Path, Any
             data_path.append(part)
             i += 1
             continue
-        # Something we do not model (an Any value, a union branch name): keep the rest as data path.
+        # Something we do not model (an Any value): keep the rest as data path.
         data_path.extend(p for p in loc[i:] if not (isinstance(p, str) and p.startswith(("function-", "["))))
-        return tuple(data_path), None
-    return tuple(data_path), annotation
+        return tuple(data_path), None, union_path, branch
+    return tuple(data_path), annotation, union_path, branch
 
 
 def _field_names(annotation: Any) -> list[str]:
@@ -116,18 +135,83 @@ def explain(
     loc = tuple(error["loc"])
     kind = error["type"]
     if kind == "extra_forbidden":
-        parent_path, parent_ann = _walk(model, loc[:-1])
+        parent_path, parent_ann, _, _ = _walk(model, loc[:-1])
         key = loc[-1]
         path = (*parent_path, key)
         allowed = _field_names(parent_ann)
         return FieldProblem(
             path, f"unknown key {key!r} in {dotted(rename(parent_path))}{hint(key, allowed)}", at_key=True
         )
-    path, annotation = _walk(model, loc)
+    path, annotation, union_path, branch = _walk(model, loc)
+    problem = _explain(error, kind, loc, path, annotation, rename)
+    if branch is not None:
+        return FieldProblem(problem.path, problem.message, problem.at_key, union_path, branch)
+    return problem
+
+
+_EXPECTED = {
+    "int": "an integer",
+    "str": "a string",
+    "float": "a number",
+    "bool": "true or false",
+    "dict": "a mapping",
+    "tuple": "a list",
+    "list": "a list",
+}
+
+
+def _wanted(branch: str) -> str:
+    base = branch.split("[")[0]
+    return _EXPECTED.get(base, "a mapping")
+
+
+def explain_all(
+    errors: list[ErrorDetails], model: type[BaseModel], rename: typing.Callable[[Path], Path], data: Any
+) -> list[FieldProblem]:
+    """All errors of one validation, with the noise of unions removed.
+
+    When a value fails every branch of a union, only the branch matching the value's shape is reported
+    (a mapping given for ``tags`` is checked as a mapping); if none matches, one message says what was
+    expected.
+    """
+    problems = [explain(e, model, rename) for e in errors]
+    plain = [p for p in problems if p.branch is None]
+    by_union: dict[Path, list[FieldProblem]] = {}
+    for problem in problems:
+        if problem.branch is not None and problem.union_path is not None:
+            by_union.setdefault(problem.union_path, []).append(problem)
+    for union_path, group in by_union.items():
+        value = data
+        for part in union_path:
+            value = value[part] if isinstance(value, dict | list) else None
+        shape = "dict" if isinstance(value, dict) else ("tuple" if isinstance(value, list | tuple) else None)
+        matching = [p for p in group if shape is not None and _wanted(p.branch or "") == _wanted(shape)]
+        if matching:
+            plain.extend(matching)
+            continue
+        wanted = sorted({_wanted(p.branch or "") for p in group})
+        plain.append(
+            FieldProblem(
+                union_path,
+                f"{dotted(rename(union_path))} should be {' or '.join(wanted)}, got {_describe(value)}",
+            )
+        )
+    return plain
+
+
+def _explain(
+    error: ErrorDetails,
+    kind: str,
+    loc: tuple[str | int, ...],
+    path: Path,
+    annotation: Any,
+    rename: typing.Callable[[Path], Path],
+) -> FieldProblem:
     where = dotted(rename(path))
     value = error.get("input")
     if kind == "missing":
-        return FieldProblem(path[:-1], f"missing required key {path[-1]!r} in {dotted(rename(path[:-1]))}")
+        # Point at the key's parent mapping; say where the key belongs in the file's own terms.
+        return FieldProblem(path, f"missing required key {path[-1]!r} in {dotted(rename(path)[:-1])}")
     if kind == "literal_error":
         allowed = _literal_values(annotation)
         return FieldProblem(
@@ -156,12 +240,17 @@ def explain(
             at_key=loc[-1] == "[key]",
         )
     message = error["msg"].replace("Input should be", "should be")
+    message = re.sub(r"should be a valid dictionary or instance of \w+", "should be a mapping", message)
+    message = message.replace("should be a valid tuple", "should be a list")
+    message = message.replace("should be a valid dictionary", "should be a mapping")
     if message.startswith("Input"):
         message = message[len("Input") :].strip()
     return FieldProblem(path, f"{where} {message}, got {_describe(value)}")
 
 
 def _pattern_help(path: Path) -> str:
+    if "tags" in path:
+        return "tag keys: letters, digits, '_', '.', '-', at most 63 characters, optionally with a 'prefix/'"
     last = next((p for p in reversed(path) if isinstance(p, str)), "")
     if last in ("name", "depends_on", "group"):
         return "letters, digits, '_', '.', '-'; not starting with '.' or '-'"

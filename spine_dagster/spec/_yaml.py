@@ -137,25 +137,28 @@ class _Builder:
             self.active.discard(id(node))
 
     def _mapping(self, node: MappingNode, path: Path) -> dict[Any, Any]:
-        self.loader.flatten_mapping(node)  # resolves `<<: *anchor` merge keys
+        explicit = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
+        self.loader.flatten_mapping(node)  # resolves `<<: *anchor`: merged entries come first
+        merged = len(node.value) - explicit
         result: dict[Any, Any] = {}
         first_seen: dict[Any, Span] = {}
-        for key_node, value_node in node.value:
+        for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, ScalarNode) or key_node.tag not in _ALLOWED_TAGS:
                 self.doc.problems.append(YamlProblem("mapping keys must be plain scalars", _span(key_node)))
                 continue
             key = self.loader.construct_object(key_node, deep=True)
             key_span = _span(key_node)
-            if key in first_seen:
-                prev = first_seen[key]
-                self.doc.problems.append(
-                    YamlProblem(
-                        f"duplicate key {key!r} (first defined at line {prev.line}); remove one of them",
-                        key_span,
+            if index >= merged:  # an explicit key: may override a merged one, never another explicit one
+                if key in first_seen:
+                    prev = first_seen[key]
+                    self.doc.problems.append(
+                        YamlProblem(
+                            f"duplicate key {key!r} (first defined at line {prev.line}); remove one of them",
+                            key_span,
+                        )
                     )
-                )
-                continue
-            first_seen[key] = key_span
+                    continue
+                first_seen[key] = key_span
             self.doc.key_spans[(*path, key)] = key_span
             result[key] = self.build(value_node, (*path, key))
         return result

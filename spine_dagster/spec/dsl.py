@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic, InvalidGroupSpecError
-from ._errors import dotted, explain
+from ._errors import dotted, explain_all
 from .models import API_VERSION, KIND, METADATA_KEYS, PipelineGroupSpec
 from .semantics import check_group
 
@@ -65,7 +65,7 @@ class PipelineGroup:
         try:
             spec = PipelineGroupSpec.model_validate(data)
         except ValidationError as exc:
-            problems.extend(explain(e, PipelineGroupSpec, lambda p: p) for e in exc.errors())
+            problems.extend(explain_all(exc.errors(), PipelineGroupSpec, lambda p: p, data))
         problems.extend(check_group(data))
         if problems or spec is None:
             where = f"<dsl:{self._fields.get('name')}>"

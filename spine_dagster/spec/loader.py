@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from .._text import hint
 from ..errors import Diagnostic, DuplicateGroupError, InvalidGroupSpecError
-from ._errors import FieldProblem, explain
+from ._errors import FieldProblem, explain_all
 from ._yaml import Span, YamlDocument, YamlSyntaxError, parse_yaml
 from .models import API_VERSION, KIND, METADATA_KEYS, SPEC_KEYS, PipelineGroupSpec
 from .semantics import check_group
@@ -134,7 +134,7 @@ def _canonical(
         diags.append(_span_diag(source_path, span, message))
 
     for key, expected in (("apiVersion", API_VERSION), ("kind", KIND)):
-        if key in root and root[key] != expected:
+        if root.get(key) and root[key] != expected:  # spine-core checks them only when truthy
             value = root[key]
             if key == "apiVersion":
                 message = f"Unsupported apiVersion: {value}. Supported: {API_VERSION}"
@@ -218,8 +218,10 @@ def load_group_text(text: str, path: str = "<string>") -> LoadedGroup:
     try:
         spec = PipelineGroupSpec.model_validate(canonical)
     except ValidationError as exc:
-        for error in exc.errors():
-            diags.append(_problem_diag(source, explain(error, PipelineGroupSpec, source.raw_path)))
+        for problem in explain_all(exc.errors(), PipelineGroupSpec, source.raw_path, canonical):
+            if problem.path == ("name",) and source.nested and not isinstance(root.get("metadata"), dict):
+                continue  # already reported: metadata is not a mapping
+            diags.append(_problem_diag(source, problem))
     diags.extend(_problem_diag(source, p) for p in check_group(canonical))
     if diags or spec is None:
         diags.sort(key=lambda d: (d.line, d.column))

@@ -23,6 +23,8 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -103,30 +105,19 @@ PartitionValue = Annotated[StrictStr, StringConstraints(pattern=r"^[A-Za-z0-9_.\
 Params = dict[ParamName, Any]
 
 
-_TAG_KEY = re.compile(r"^([A-Za-z0-9_.\-]+/)?[A-Za-z0-9_.\-]{1,63}$")
+TagKey = Annotated[StrictStr, StringConstraints(pattern=r"^([A-Za-z0-9_.\-]+/)?[A-Za-z0-9_.\-]{1,63}$")]
+Label = Annotated[StrictStr, StringConstraints(min_length=1, max_length=256)]
 
 
 def _tags(value: Any) -> Any:
     # spine-core's metadata.tags is a list of labels; Dagster users write key/value tags. Both are accepted.
-    if isinstance(value, list | tuple):
-        bad = [v for v in value if not isinstance(v, str) or not v]
-        if bad:
-            raise ValueError(f"tags given as a list must be non-empty strings, got {bad[0]!r}")
-        return tuple(value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not _TAG_KEY.match(key):
-                raise ValueError(
-                    f"invalid tag key {key!r}: letters, digits, '_', '.', '-', at most 63 characters, "
-                    "optionally with a 'prefix/'"
-                )
-            if not isinstance(item, str):
-                raise ValueError(f"tag {key!r} must have a string value, got {type(item).__name__} {item!r}")
-        return dict(value)
-    raise ValueError(f"tags must be a list of labels or a mapping of key: value, got {type(value).__name__}")
+    return tuple(value) if isinstance(value, list) else value
 
 
-Tags = Annotated[dict[str, str] | tuple[str, ...], BeforeValidator(_tags)]
+Tags = Annotated[
+    dict[TagKey, Annotated[StrictStr, StringConstraints(max_length=256)]] | tuple[Label, ...],
+    BeforeValidator(_tags),
+]
 DefaultStatus = Literal["running", "stopped"]
 
 
@@ -147,14 +138,16 @@ class RetrySpec(SpecModel):
     max_delay_seconds: PositiveNumber | None = None
     jitter: Literal["none", "full", "plus_minus"] = "none"
 
-    @model_validator(mode="after")
-    def _cap_not_below_delay(self) -> RetrySpec:
-        if self.max_delay_seconds is not None and self.max_delay_seconds < self.delay_seconds:
+    @field_validator("max_delay_seconds")
+    @classmethod
+    def _cap_not_below_delay(cls, value: float | None, info: ValidationInfo) -> float | None:
+        delay = info.data.get("delay_seconds")
+        if value is not None and delay is not None and value < delay:
             raise ValueError(
-                f"max_delay_seconds ({self.max_delay_seconds:g}) is below delay_seconds "
-                f"({self.delay_seconds:g}): the cap must be at least the base delay"
+                f"max_delay_seconds ({value:g}) is below delay_seconds ({delay:g}): the cap must be at least "
+                "the base delay"
             )
-        return self
+        return value
 
 
 class ExecutionPolicySpec(SpecModel):
@@ -227,22 +220,23 @@ class ScheduleSpec(SpecModel):
 class WeeklyPartitionSpec(SpecModel):
     """Weekly partitions: one per week ending on ``ends_on``, from the week ending on ``start``."""
 
-    start: IsoDate
     ends_on: Weekday = "friday"
+    start: IsoDate
     param: ParamName = "week_ending"
     fills: Literal["week_ending", "week_start"] = "week_ending"
     end_offset: Annotated[StrictInt, Field(ge=-52, le=52)] = 0
     timezone: Timezone = "UTC"
 
-    @model_validator(mode="after")
-    def _start_on_week_end(self) -> WeeklyPartitionSpec:
-        day = dt.date.fromisoformat(self.start)
-        if WEEKDAYS[day.weekday()] != self.ends_on:
+    @field_validator("start")
+    @classmethod
+    def _start_on_week_end(cls, value: str, info: ValidationInfo) -> str:
+        ends_on = info.data.get("ends_on")
+        weekday = WEEKDAYS[dt.date.fromisoformat(value).weekday()]
+        if ends_on is not None and weekday != ends_on:
             raise ValueError(
-                f"start {self.start} is a {WEEKDAYS[day.weekday()]}, but weeks end on {self.ends_on}: "
-                "give the last day of the first week"
+                f"start {value} is a {weekday}, but weeks end on {ends_on}: give the last day of the first week"
             )
-        return self
+        return value
 
 
 class StaticPartitionSpec(SpecModel):
@@ -252,12 +246,13 @@ class StaticPartitionSpec(SpecModel):
     values: Annotated[tuple[PartitionValue, ...], Field(min_length=1)]
     param: ParamName | None = None
 
-    @model_validator(mode="after")
-    def _unique(self) -> StaticPartitionSpec:
-        seen = [v for i, v in enumerate(self.values) if v in self.values[:i]]
+    @field_validator("values")
+    @classmethod
+    def _unique(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        seen = [v for i, v in enumerate(values) if v in values[:i]]
         if seen:
             raise ValueError(f"duplicate partition values: {', '.join(seen)}")
-        return self
+        return values
 
     @property
     def target_param(self) -> str:

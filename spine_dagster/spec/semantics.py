@@ -69,7 +69,7 @@ def check_group(data: dict[str, Any]) -> list[FieldProblem]:
             if name in seen:
                 problems.append(FieldProblem((f"{kind}s", i, "name"), f"duplicate {kind} name {name!r}"))
             seen.add(name)
-        unnamed = sum(1 for item in items if item.get("name") is None)
+        unnamed = sum(1 for item in items if item and item.get("name") is None)
         if unnamed > 1:
             problems.append(
                 FieldProblem(

@@ -62,7 +62,8 @@ def test_merge_templates_and_provenance() -> None:
     assert b.sources["window"].layer == "template" and b.sources["window"].origin == "step"
     assert b.sources["dir"].describe() == "template in group default: data/{{ params.tier }}"
     assert a.sources["tier"].describe() == "group defaults"
-    assert plan.required_params == ("week_ending", "weeks")
+    # weeks has a plain default, so `window: "{{ params.weeks }}"` does not make it a required run param.
+    assert plan.required_params == ("week_ending",)
     assert plan.params == {"week_ending": "2026-01-02", "weeks": 13}
 
 
@@ -73,15 +74,22 @@ def test_self_reference_in_a_step_param_sees_the_layer_below() -> None:
 
 
 def test_missing_required_params_are_all_named() -> None:
+    text = GROUP.replace("weeks: 6", "weeks: '{{ params.weeks }}'")
     with pytest.raises(ParamError) as info:
-        _plan(GROUP, {})
+        _plan(text, {})
     messages = [d.format() for d in info.value.diagnostics]
     assert messages == [
         "g.yaml:7:16: missing required run param 'week_ending' (declared by {{ params.week_ending }}); "
         "all missing: week_ending, weeks; pass --param week_ending=... --param weeks=...",
-        "g.yaml:19:15: missing required run param 'weeks' (declared by {{ params.weeks }}); "
+        "g.yaml:10:10: missing required run param 'weeks' (declared by {{ params.weeks }}); "
         "all missing: week_ending, weeks; pass --param week_ending=... --param weeks=...",
     ]
+
+
+def test_a_plain_default_is_the_fallback_of_a_whole_value_reference() -> None:
+    plan = _plan(GROUP, {"week_ending": "2026-01-02"})
+    assert plan.step("b").params["window"] == 6
+    assert plan.step("b").sources["window"].describe() == "template in step param: {{ params.weeks }}"
 
 
 def test_without_run_params_values_needing_them_are_unresolved() -> None:

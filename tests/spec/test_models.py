@@ -88,6 +88,6 @@ def test_loading_reports_all_problems_of_a_file_at_once(tmp_path: Path) -> None:
         "g.yaml:2:1: unknown key 'polcy' in the document (did you mean 'policy'?)",
         "g.yaml:4:37: unknown key 'depend_on' in steps[0] (did you mean 'depends_on'?)",
         "g.yaml:5:5: missing required key 'pipeline' in steps[1]",
-        "g.yaml:5:11: Duplicate step names: {'a'}: step #2 reuses the name of step #1; step names must be "
+        "g.yaml:5:12: Duplicate step names: {'a'}: step #2 reuses the name of step #1; step names must be "
         "unique within a group",
     ]

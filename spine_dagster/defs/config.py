@@ -1,0 +1,109 @@
+"""The run config of a group job: its run params, as typed Launchpad fields pre-filled with the defaults.
+
+Run config shape (``dagster job execute -c``, the Launchpad, schedules and sensors)::
+
+    params:
+      week_ending: "2026-01-02"    # required params (declared by a whole-value {{ params.NAME }}) are required fields
+      tier: NMS_TIER_1             # defaults appear pre-filled; other run params may be added freely
+
+A config mapping hands the same run params to every step op; each step resolves its own final params
+(defaults < run < step, templates) when it runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from typing import Any
+
+import dagster as dg
+
+from ..pipelines.registry import PipelineRegistry
+from ..plan.model import GroupPlan
+from ..spec.templates import has_templates
+
+_SCALARS: dict[type, Any] = {bool: dg.Bool, int: dg.Int, float: dg.Float, str: dg.String, dt.date: dg.String}
+
+
+def _dagster_type(annotations: list[Any]) -> Any:
+    """The Dagster config type for a param, from the pipelines' annotations (Any when they disagree)."""
+    found = set()
+    for annotation in annotations:
+        members = (
+            typing.get_args(annotation)
+            if typing.get_origin(annotation) in (typing.Union, types.UnionType)
+            else (annotation,)
+        )
+        members = tuple(m for m in members if m is not type(None))
+        if typing.get_origin(annotation) is typing.Literal or all(isinstance(m, str) for m in members):
+            found.add(dg.String)
+        elif len(members) == 1 and members[0] in _SCALARS:
+            found.add(_SCALARS[members[0]])
+        else:
+            return dg.Any
+    return found.pop() if len(found) == 1 else dg.Any
+
+
+def _fits(value: Any, config_type: Any) -> bool:
+    checks = {dg.Bool: bool, dg.Int: int, dg.Float: (int, float), dg.String: str}
+    if config_type is dg.Any:
+        return True
+    if isinstance(value, bool) and config_type is not dg.Bool:
+        return False
+    return isinstance(value, checks[config_type])
+
+
+def run_params_fields(
+    plan: GroupPlan, registry: PipelineRegistry, filled_by_partition: set[str]
+) -> dict[str, dg.Field]:
+    """Launchpad fields: every default and every required param (partition-filled params excluded)."""
+    spec = plan.group.spec
+    names = [*spec.defaults, *(n for n in plan.required_params if n not in spec.defaults)]
+    fields: dict[str, dg.Field] = {}
+    for name in names:
+        if name in filled_by_partition:
+            continue
+        annotations = [
+            registry.get(s.pipeline).Params.model_fields[name].annotation
+            for s in plan.steps
+            if s.pipeline in registry and name in registry.get(s.pipeline).Params.model_fields
+        ]
+        config_type = _dagster_type(annotations)
+        default = spec.defaults.get(name)
+        required = name in plan.required_params
+        if required:
+            fields[name] = dg.Field(config_type, is_required=True)
+        elif default is not None and not has_templates(default) and _fits(default, config_type):
+            fields[name] = dg.Field(config_type, default_value=default, is_required=False)
+        else:
+            fields[name] = dg.Field(config_type, is_required=False)
+    return fields
+
+
+def build_config_mapping(
+    plan: GroupPlan, registry: PipelineRegistry, aliases: list[str], filled_by_partition: set[str]
+) -> dg.ConfigMapping:
+    fields = run_params_fields(plan, registry, filled_by_partition)
+    any_required = any(f.is_required for f in fields.values())
+
+    def to_ops(config: dict[str, Any]) -> dict[str, Any]:
+        params = dict(config.get("params") or {})
+        return {"ops": {alias: {"config": {"params": params}} for alias in aliases}}
+
+    return dg.ConfigMapping(
+        config_fn=to_ops,
+        config_schema={"params": dg.Field(dg.Permissive(fields), is_required=any_required)},
+    )
+
+
+def example_run_config(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, Any]:
+    """A run config for ``dagster job execute -c``: the defaults, and a placeholder for each required param."""
+    fields = run_params_fields(plan, registry, set())
+    params: dict[str, Any] = {}
+    for name, field in fields.items():
+        if field.is_required:
+            params[name] = f"<{name}>"
+        elif field.default_provided:
+            params[name] = field.default_value
+    return {"params": params}

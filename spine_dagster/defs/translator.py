@@ -1,0 +1,159 @@
+"""SpineDagsterTranslator: every naming and mapping rule from spine plans to Dagster objects.
+
+Subclass it and override a ``get_*`` method to change one rule (like dagster-dbt's translator); pass the
+instance to :func:`spine_dagster.defs.build_definitions`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import dagster as dg
+
+from ..plan.model import GroupPlan, StepPlan
+from ..spec.models import WEEKDAYS, PartitionsSpec, PipelineGroupSpec, RetrySpec
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+# Dagster's WeeklyPartitionsDefinition counts days from Sunday (0); Python's weekday() from Monday (0).
+_DAGSTER_DAY = {day: (i + 1) % 7 for i, day in enumerate(WEEKDAYS)}
+
+
+@dataclass(frozen=True)
+class TranslatorSettings:
+    """Switches for the default rules.
+
+    ``multiprocess_start_method``: how parallel groups start step processes. ``forkserver`` halves the
+    per-step start cost (each step re-imports the code location either way).
+    """
+
+    multiprocess_start_method: str = "forkserver"
+
+
+class SpineDagsterTranslator:
+    """Maps spine names and policies to Dagster names and objects."""
+
+    def __init__(self, settings: TranslatorSettings | None = None) -> None:
+        self.settings = settings or TranslatorSettings()
+
+    # --- names --------------------------------------------------------------------------------------------
+    def sanitize(self, name: str) -> str:
+        """Dagster names allow ``[A-Za-z0-9_]``: ``.`` becomes ``__``, anything else ``_``.
+
+        Example: ``finra.weekly-refresh`` -> ``finra__weekly_refresh``.
+        """
+        return _UNSAFE.sub("_", name.replace(".", "__"))
+
+    def get_job_name(self, group: PipelineGroupSpec) -> str:
+        """Example: ``finra.weekly_refresh`` -> ``finra__weekly_refresh``."""
+        return self.sanitize(group.name)
+
+    def get_op_name(self, pipeline: str, pool: str | None) -> str:
+        """One op definition per (pipeline, pool). Example: ``spine.sleep`` in pool ``db`` -> ``spine__sleep__pool_db``."""
+        name = self.sanitize(pipeline)
+        return f"{name}__pool_{self.sanitize(pool)}" if pool else name
+
+    def get_node_alias(self, step: StepPlan) -> str:
+        """The op invocation name of a step. Example: ``load-orders`` -> ``load_orders``."""
+        return self.sanitize(step.name)
+
+    def get_schedule_name(self, group: PipelineGroupSpec, name: str | None, index: int) -> str:
+        base = f"{self.get_job_name(group)}__schedule"
+        return f"{base}_{name}" if name else (base if index == 0 else f"{base}_{index}")
+
+    def get_sensor_name(self, group: PipelineGroupSpec, kind: str, name: str | None, index: int) -> str:
+        base = f"{self.get_job_name(group)}__{kind}_sensor"
+        return f"{base}_{name}" if name else (base if index == 0 else f"{base}_{index}")
+
+    def get_asset_key(self, table: str) -> dg.AssetKey:
+        """Example: ``finra_otc.weekly_volume`` -> ``AssetKey(["finra_otc", "weekly_volume"])``."""
+        return dg.AssetKey(table.split("."))
+
+    # --- tags and metadata ----------------------------------------------------------------------------------
+    def get_job_tags(self, plan: GroupPlan) -> dict[str, str]:
+        """Tags on the job and on each of its runs; ``timeout_minutes`` becomes ``dagster/max_runtime``."""
+        spec = plan.group.spec
+        tags: dict[str, str] = {"spine/group": spec.name}
+        if spec.domain:
+            tags["spine/domain"] = spec.domain
+        if isinstance(spec.tags, Mapping):
+            tags.update(spec.tags)
+        elif spec.tags:
+            tags["spine/labels"] = ",".join(spec.tags)
+        if spec.policy.timeout_minutes is not None:
+            tags["dagster/max_runtime"] = str(round(spec.policy.timeout_minutes * 60))
+        return tags
+
+    def get_op_tags(self, step: StepPlan) -> dict[str, str]:
+        tags = {"spine/step": step.name, "spine/pipeline": step.pipeline}
+        if isinstance(step.tags, Mapping):
+            tags.update(step.tags)
+        elif step.tags:
+            tags["spine/labels"] = ",".join(step.tags)
+        if step.timeout_seconds is not None:
+            tags["spine/timeout_seconds"] = f"{step.timeout_seconds:g}"
+        return tags
+
+    # --- policies -------------------------------------------------------------------------------------------
+    def get_retry_policy(self, retry: RetrySpec | None) -> dg.RetryPolicy | None:
+        """``constant`` is Dagster's no-backoff; the ``max_delay_seconds`` cap is applied by the runtime."""
+        if retry is None or retry.max_retries == 0:
+            return None
+        backoff = {"constant": None, "linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}
+        jitter = {"none": None, "full": dg.Jitter.FULL, "plus_minus": dg.Jitter.PLUS_MINUS}
+        return dg.RetryPolicy(
+            max_retries=retry.max_retries,
+            delay=retry.delay_seconds or None,
+            backoff=backoff[retry.backoff],
+            jitter=jitter[retry.jitter],
+        )
+
+    def get_executor(self, plan: GroupPlan) -> dg.ExecutorDefinition:
+        """``sequential``: in-process, one step at a time; ``parallel``: multiprocess, ``max_concurrency`` at once."""
+        policy = plan.policy
+        if policy.execution == "sequential":
+            return dg.in_process_executor
+        return dg.multiprocess_executor.configured(
+            {
+                "max_concurrent": policy.max_concurrency,
+                "start_method": {self.settings.multiprocess_start_method: {}},
+            }
+        )
+
+    # --- partitions -----------------------------------------------------------------------------------------
+    def get_partitions_def(self, spec: PipelineGroupSpec) -> dg.PartitionsDefinition | None:
+        """Weekly windows that end at the end of ``ends_on`` (keys are the window's first day, Dagster's
+        convention), optionally times a static dimension."""
+        parts = spec.partitions
+        if parts is None:
+            return None
+        weekly = parts.weekly
+        end = dt.date.fromisoformat(weekly.start)
+        first_day = end - dt.timedelta(days=6)
+        week = dg.WeeklyPartitionsDefinition(
+            start_date=first_day.isoformat(),
+            day_offset=_DAGSTER_DAY[WEEKDAYS[first_day.weekday()]],
+            timezone=weekly.timezone,
+            end_offset=weekly.end_offset,
+        )
+        if parts.static is None:
+            return week
+        return dg.MultiPartitionsDefinition(
+            {"week": week, parts.static.name: dg.StaticPartitionsDefinition(list(parts.static.values))}
+        )
+
+    def get_partition_params(self, parts: PartitionsSpec, key: str | dg.MultiPartitionKey) -> dict[str, str]:
+        """The run params a partition key fills (the week's last or first day, and the static value)."""
+        if isinstance(key, dg.MultiPartitionKey):
+            week_key = key.keys_by_dimension["week"]
+            static_value = key.keys_by_dimension[parts.static.name] if parts.static else None
+        else:
+            week_key, static_value = key, None
+        first_day = dt.date.fromisoformat(week_key)
+        day = first_day + dt.timedelta(days=6) if parts.weekly.fills == "week_ending" else first_day
+        params = {parts.weekly.param: day.isoformat()}
+        if parts.static is not None and static_value is not None:
+            params[parts.static.target_param] = static_value
+        return params

@@ -1,0 +1,184 @@
+"""The body of every step op: resolve params, run the pipeline, classify failures, enforce the timeout.
+
+Failure classes (DESIGN.md §6):
+
+* bad params, bad data, bad config -> ``dagster.Failure(allow_retries=False)``: retrying cannot help;
+* anything else (including a step timeout) -> re-raised for the step's ``RetryPolicy``; when the retry
+  has ``max_delay_seconds`` the delay is computed here, capped, and requested with ``RetryRequested``
+  (Dagster's ``RetryPolicy`` has no cap).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from ..errors import SpineError, StepRunError
+from ..pipelines.context import StepContext
+from ..pipelines.registry import PipelineRegistry
+from ..plan.model import GroupPlan, StepPlan
+from ..plan.planner import params_for_run
+from .outcome import BATCH_TAG
+
+log = logging.getLogger(__name__)
+
+
+class StepTimeoutError(StepRunError):
+    """The step ran longer than its ``timeout_seconds`` (retryable, like any transient failure)."""
+
+
+@dataclass
+class SpineRuntime:
+    """What ops need at run time, handed over as the ``spine`` resource: plans by job and the registry."""
+
+    plans: Mapping[str, GroupPlan]
+    aliases: Mapping[str, Mapping[str, str]]  # job name -> node alias -> step name
+    registry: PipelineRegistry
+    translator: Any
+    warehouse_factory: Any = None
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def step_for(self, job_name: str, alias: str) -> tuple[GroupPlan, StepPlan]:
+        plan = self.plans[job_name]
+        step = plan.step(self.aliases[job_name][alias])
+        assert step is not None
+        return plan, step
+
+
+@contextmanager
+def step_timeout(seconds: float | None, step: str) -> Iterator[None]:
+    """Raise :class:`StepTimeoutError` in this thread after ``seconds`` (SIGALRM; main thread only).
+
+    Ops run on the main thread of their process under the in-process and multiprocess executors. A
+    timeout cannot interrupt C code that holds the GIL until it returns to Python.
+    """
+    if not seconds:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        log.warning("step %s: timeout_seconds not enforced (not on the main thread)", step)
+        yield
+        return
+
+    def _expired(signum: int, frame: object) -> None:
+        raise StepTimeoutError(f"step {step!r} exceeded its timeout of {seconds:g} seconds")
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def batch_id_for(context: dg.OpExecutionContext, plan: GroupPlan) -> str:
+    """The run's batch id: the ``spine/batch_id`` tag, else one derived from the run (and tagged)."""
+    run = context.dagster_run
+    batch = run.tags.get(BATCH_TAG)
+    if batch:
+        return batch
+    record = context.instance.get_run_record_by_id(run.run_id)
+    created = record.create_timestamp if record is not None else dt.datetime.now(dt.UTC)
+    stamp = created.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    batch = f"group_{plan.name}_{stamp}_{run.run_id[:8]}"
+    context.instance.add_run_tags(run.run_id, {BATCH_TAG: batch})
+    return batch
+
+
+def attempt_for(context: dg.OpExecutionContext) -> int:
+    """1-based attempt of this step, counting retries and earlier runs of a re-execution."""
+    attempt = context.retry_number + 1
+    run = context.dagster_run
+    parent = run.parent_run_id
+    while parent:
+        parent_run = context.instance.get_run_by_id(parent)
+        if parent_run is None:
+            break
+        for record in context.instance.all_logs(parent, of_type=dg.DagsterEventType.STEP_START):
+            if record.dagster_event is not None and record.dagster_event.step_key == context.op_handle.name:
+                attempt += 1
+        for record in context.instance.all_logs(parent, of_type=dg.DagsterEventType.STEP_RESTARTED):
+            if record.dagster_event is not None and record.dagster_event.step_key == context.op_handle.name:
+                attempt += 1
+        parent = parent_run.parent_run_id
+    return attempt
+
+
+def _capped_retry(step: StepPlan, retry_number: int, exc: BaseException) -> dg.RetryRequested | None:
+    retry = step.retry
+    if retry is None or retry.max_delay_seconds is None or retry_number >= retry.max_retries:
+        return None
+    policy = dg.RetryPolicy(
+        max_retries=retry.max_retries,
+        delay=retry.delay_seconds,
+        backoff={"constant": None, "linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}[
+            retry.backoff
+        ],
+        jitter={"none": None, "full": dg.Jitter.FULL, "plus_minus": dg.Jitter.PLUS_MINUS}[retry.jitter],
+    )
+    delay = min(max(policy.calculate_delay(retry_number + 1), 0.0), retry.max_delay_seconds)
+    return dg.RetryRequested(max_retries=retry.max_retries, seconds_to_wait=delay)
+
+
+def execute_step(
+    context: dg.OpExecutionContext, runtime: SpineRuntime, run_params: Mapping[str, Any]
+) -> None:
+    """Run the step this op invocation stands for."""
+    plan, step = runtime.step_for(context.job_name, context.op_handle.name)
+    params = dict(run_params)
+    spec = plan.group.spec
+    if spec.partitions is not None and context.has_partition_key:
+        params.update(runtime.translator.get_partition_params(spec.partitions, context.partition_key))
+    pipeline = runtime.registry.get(step.pipeline)
+    try:
+        values, model = params_for_run(plan, step.name, params, runtime.registry)
+    except SpineError as exc:
+        raise dg.Failure(
+            description=f"step {step.name!r}: invalid params (not retried)",
+            metadata={"errors": "\n".join(d.message for d in exc.diagnostics)},
+            allow_retries=False,
+        ) from exc
+    batch_id = batch_id_for(context, plan)
+    attempt = attempt_for(context)
+    ctx = StepContext(
+        group=plan.name,
+        step=step.name,
+        run_id=context.run_id,
+        batch_id=batch_id,
+        params={**values, "batch_id": batch_id},
+        attempt=attempt,
+        partition_key=context.partition_key if context.has_partition_key else None,
+        log=context.log,  # type: ignore[arg-type]  # DagsterLogManager quacks like a Logger
+        warehouse=runtime.warehouse_factory() if runtime.warehouse_factory else None,
+    )
+    context.log.info(f"step {step.name} ({step.pipeline}) attempt {attempt}, batch {batch_id}")
+    try:
+        with step_timeout(step.timeout_seconds, step.name):
+            result = pipeline.run(ctx, model)
+    except StepRunError as exc:
+        if not exc.retryable:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        capped = _capped_retry(step, context.retry_number, exc)
+        if capped is not None:
+            raise capped from exc
+        raise
+    except Exception as exc:
+        capped = _capped_retry(step, context.retry_number, exc)
+        if capped is not None:
+            raise capped from exc
+        raise
+    metadata: dict[str, Any] = {"spine/attempt": attempt, "spine/batch_id": batch_id}
+    metadata.update({f"rows/{table}": rows for table, rows in result.rows_written.items()})
+    metadata.update(
+        {f"metric/{k}": v for k, v in result.metrics.items() if isinstance(v, int | float | str | bool)}
+    )
+    context.add_output_metadata(metadata)

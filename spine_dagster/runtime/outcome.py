@@ -1,0 +1,121 @@
+"""The spine outcome of a Dagster run: group status and per-step status, derived from the run's events.
+
+Step status: ``completed`` (STEP_SUCCESS), ``failed`` (STEP_FAILURE, after retries, including steps
+interrupted by fail-fast), ``skipped`` (never started: a dependency failed, or fail-fast stopped the run).
+Group status follows spine-core: ``completed`` when every step completed; ``failed`` under
+``on_failure: stop`` or when nothing completed; ``partial`` when some steps completed and some did not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from ..plan.model import GroupPlan
+
+StepStatus = Literal["completed", "failed", "skipped"]
+GroupStatus = Literal["completed", "failed", "partial"]
+
+GROUP_STATUS_TAG = "spine/group_status"
+STEPS_TAG = "spine/steps"
+BATCH_TAG = "spine/batch_id"
+GROUP_TAG = "spine/group"
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    name: str
+    status: StepStatus
+    attempts: int
+    duration_seconds: float | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class GroupOutcome:
+    group: str
+    run_id: str
+    batch_id: str | None
+    status: GroupStatus
+    steps: tuple[StepOutcome, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "group": self.group,
+            "run_id": self.run_id,
+            "batch_id": self.batch_id,
+            "status": self.status,
+            "steps": [asdict(s) for s in self.steps],
+        }
+
+    def tags(self) -> dict[str, str]:
+        """Run tags that record the outcome (compact enough to rebuild the step table)."""
+        steps = {s.name: [s.status, s.attempts, s.duration_seconds] for s in self.steps}
+        return {GROUP_STATUS_TAG: self.status, STEPS_TAG: json.dumps(steps, separators=(",", ":"))}
+
+
+def group_status(statuses: list[StepStatus], on_failure: str) -> GroupStatus:
+    """spine-core's rule (an empty group is completed)."""
+    completed = statuses.count("completed")
+    if completed == len(statuses):
+        return "completed"
+    if on_failure == "stop" or completed == 0:
+        return "failed"
+    return "partial"
+
+
+def _first_line(text: str | None) -> str | None:
+    if not text:
+        return None
+    return text.strip().splitlines()[0][:500]
+
+
+def derive_outcome(
+    instance: dg.DagsterInstance, run_id: str, plan: GroupPlan, alias_of: dict[str, str]
+) -> GroupOutcome:
+    """Read the run's step events and turn them into the spine outcome.
+
+    ``alias_of`` maps step names to Dagster node aliases (they differ when names need sanitizing).
+    """
+    import dagster as dg
+
+    kinds = {
+        dg.DagsterEventType.STEP_START,
+        dg.DagsterEventType.STEP_SUCCESS,
+        dg.DagsterEventType.STEP_FAILURE,
+        dg.DagsterEventType.STEP_RESTARTED,
+    }
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    attempts: dict[str, int] = {}
+    final: dict[str, StepStatus] = {}
+    errors: dict[str, str | None] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.event_type not in kinds or event.step_key is None:
+            continue
+        key = event.step_key
+        if event.event_type in (dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_RESTARTED):
+            starts.setdefault(key, record.timestamp)
+            attempts[key] = attempts.get(key, 0) + 1
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            final[key], ends[key] = "completed", record.timestamp
+        else:
+            final[key], ends[key] = "failed", record.timestamp
+            error = event.step_failure_data.error if event.step_failure_data else None
+            cause = error.cause if error is not None and error.cause is not None else error
+            errors[key] = _first_line(cause.message if cause is not None else None)
+    run = instance.get_run_by_id(run_id)
+    steps = []
+    for step in plan.steps:
+        key = alias_of[step.name]
+        status: StepStatus = final.get(key, "skipped")
+        duration = round(ends[key] - starts[key], 3) if key in ends and key in starts else None
+        steps.append(StepOutcome(step.name, status, attempts.get(key, 0), duration, errors.get(key)))
+    status = group_status([s.status for s in steps], plan.policy.on_failure)
+    batch = run.tags.get(BATCH_TAG) if run is not None else None
+    return GroupOutcome(plan.name, run_id, batch, status, tuple(steps))
