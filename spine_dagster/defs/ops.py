@@ -1,6 +1,6 @@
 """One op definition per (registered pipeline, pool), reused by every step that runs it."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Dagster reads the op signature's config type at runtime.
 
 from typing import Any
 

@@ -281,3 +281,17 @@ def params_for_run(
             {k: v for k, v in values.items() if k in pipeline.param_names()}
         )
     return values, model
+
+
+def plan_all(
+    groups: list[LoadedGroup], registry: PipelineRegistry, *, check_pipelines: bool = True
+) -> tuple[list[GroupPlan], list[Diagnostic]]:
+    """Plan every group without run params; the groups that fail are reported, not raised."""
+    plans: list[GroupPlan] = []
+    diags: list[Diagnostic] = []
+    for group in groups:
+        try:
+            plans.append(plan_group(group, registry, None, check_pipelines=check_pipelines))
+        except SpineError as exc:
+            diags.extend(exc.diagnostics)
+    return plans, diags

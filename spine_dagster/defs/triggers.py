@@ -1,0 +1,154 @@
+"""Schedules and sensors of a group.
+
+Default status: every schedule and sensor a group declares starts STOPPED (Dagster's default) unless it
+says ``default_status: running``; turn it on in the UI or with ``dagster schedule start``/``sensor start``.
+They need the Dagster daemon (``dagster dev`` runs one).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+
+from ..plan.model import GroupPlan
+from ..spec.models import AfterGroupSensorSpec, FileArrivalSensorSpec
+from .translator import SpineDagsterTranslator
+
+_STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
+_SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.DefaultSensorStatus.STOPPED}
+
+
+def build_schedules(
+    plan: GroupPlan, job: dg.JobDefinition, translator: SpineDagsterTranslator
+) -> list[dg.ScheduleDefinition]:
+    spec = plan.group.spec
+    schedules: list[dg.ScheduleDefinition] = []
+    for index, schedule in enumerate(spec.schedules):
+        schedules.append(
+            dg.ScheduleDefinition(
+                name=translator.get_schedule_name(spec, schedule.name, index),
+                job=job,
+                cron_schedule=schedule.cron,
+                execution_timezone=schedule.timezone,
+                run_config={"params": dict(schedule.params)},
+                description=schedule.description or f"{spec.name}: {schedule.cron} ({schedule.timezone})",
+                default_status=_STATUS[schedule.default_status],
+            )
+        )
+    parts = spec.partitions
+    if parts is not None and parts.schedule is not None:
+        sched = parts.schedule
+        schedules.append(
+            dg.build_schedule_from_partitioned_job(
+                job,
+                name=translator.get_schedule_name(spec, "partitions", 0),
+                description=f"{spec.name}: the newest weekly partition, every week",
+                hour_of_day=sched.hour,
+                minute_of_hour=sched.minute,
+                day_of_week=None if sched.day_of_week is None else (
+                    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday").index(
+                        sched.day_of_week
+                    )
+                    + 1
+                )
+                % 7,
+                default_status=_STATUS[sched.default_status],
+            )
+        )
+    return schedules
+
+
+def _file_arrival_sensor(
+    plan: GroupPlan, job: dg.JobDefinition, sensor: FileArrivalSensorSpec, name: str
+) -> dg.SensorDefinition:
+    directory = Path(sensor.directory)
+
+    @dg.sensor(
+        name=name,
+        job=job,
+        minimum_interval_seconds=sensor.minimum_interval_seconds,
+        default_status=_SENSOR_STATUS[sensor.default_status],
+        description=f"{plan.name}: one run per new file matching {sensor.glob!r} in {sensor.directory}",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        if not directory.is_dir():
+            return dg.SkipReason(f"directory {directory} does not exist (yet)")
+        seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+        requests = []
+        for path in sorted(p for p in directory.glob(sensor.glob) if p.is_file()):
+            stat = path.stat()
+            key = str(path.resolve())
+            if seen.get(key) == stat.st_mtime_ns:
+                continue
+            seen[key] = stat.st_mtime_ns
+            params = dict(sensor.params)
+            if sensor.path_param:
+                params[sensor.path_param] = key
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{key}:{stat.st_mtime_ns}:{stat.st_size}",
+                    run_config={"params": params},
+                    tags={"spine/trigger_file": key},
+                )
+            )
+        if not requests:
+            return dg.SkipReason(f"no new file matching {sensor.glob!r} in {directory}")
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+    return _sensor
+
+
+def _after_group_sensor(
+    plan: GroupPlan,
+    job: dg.JobDefinition,
+    sensor: AfterGroupSensorSpec,
+    name: str,
+    upstream_job: dg.JobDefinition,
+    upstream_status: Callable[[dg.DagsterInstance, str], str | None],
+) -> dg.SensorDefinition:
+    run_status = dg.DagsterRunStatus.SUCCESS if sensor.status == "completed" else dg.DagsterRunStatus.FAILURE
+
+    @dg.run_status_sensor(
+        name=name,
+        run_status=run_status,
+        monitored_jobs=[upstream_job],
+        request_job=job,
+        minimum_interval_seconds=sensor.minimum_interval_seconds,
+        default_status=_SENSOR_STATUS[sensor.default_status],
+        description=f"{plan.name}: after each run of {sensor.group} that ends {sensor.status}",
+    )
+    def _sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+        run = context.dagster_run
+        status = upstream_status(context.instance, run.run_id)
+        if status != sensor.status:
+            return dg.SkipReason(f"run {run.run_id} of {sensor.group} ended {status}, not {sensor.status}")
+        return dg.RunRequest(
+            run_key=f"after:{run.run_id}",
+            run_config={"params": dict(sensor.params)},
+            tags={"spine/triggered_by_run": run.run_id},
+        )
+
+    return _sensor
+
+
+def build_sensors(
+    plan: GroupPlan,
+    job: dg.JobDefinition,
+    translator: SpineDagsterTranslator,
+    jobs_by_group: dict[str, dg.JobDefinition],
+    upstream_status: Callable[[dg.DagsterInstance, str], str | None],
+) -> list[dg.SensorDefinition]:
+    spec = plan.group.spec
+    sensors: list[dg.SensorDefinition] = []
+    for index, sensor in enumerate(spec.sensors):
+        name = translator.get_sensor_name(spec, sensor.type, sensor.name, index)
+        if isinstance(sensor, FileArrivalSensorSpec):
+            sensors.append(_file_arrival_sensor(plan, job, sensor, name))
+        else:
+            sensors.append(
+                _after_group_sensor(plan, job, sensor, name, jobs_by_group[sensor.group], upstream_status)
+            )
+    return sensors
