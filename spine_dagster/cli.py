@@ -173,6 +173,79 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import dataclasses
+
+    from .launch import run_group
+
+    run_params = _parse_params(args.param)
+    group = _find_group(args, args.group)
+    spec = group.spec
+    check_params = dict(run_params)
+    if args.partition is not None:
+        if spec.partitions is None:
+            raise SpineError(f"group {spec.name!r} is not partitioned: drop --partition")
+        check_params.update(_partition_params(spec, args.partition))
+    _plan(args, group, check_params)  # bad params fail here, before a run is created
+    settings = dataclasses.replace(get_settings(), groups_dir=Path(args.groups_dir))
+    table = args.format == "table"
+    if table:
+        print(f"running {spec.name} ({len(spec.steps)} steps, {spec.policy.execution})", file=out, flush=True)
+
+    def emit(line: str) -> None:
+        print(line, file=out, flush=True)
+
+    try:
+        outcome = run_group(
+            settings, spec.name, run_params, partition=args.partition, emit=emit if table else None
+        )
+    except KeyError:
+        raise SpineError(
+            f"group {spec.name!r} is not in the Dagster code location (run `spine validate` to see why)"
+        ) from None
+    if table:
+        rows = [
+            [
+                s.name,
+                s.status,
+                s.attempts,
+                "-" if s.duration_seconds is None else f"{s.duration_seconds:.2f}",
+                s.error or "",
+            ]
+            for s in outcome.steps
+        ]
+        print(_table(rows, ["step", "status", "attempts", "seconds", "error"]), file=out)
+        print(
+            f"group {outcome.group}: {outcome.status}  (run {outcome.run_id}, batch {outcome.batch_id})",
+            file=out,
+        )
+    else:
+        _dump_json(outcome.to_json(), out)
+    return EXIT_OK if outcome.status == "completed" else EXIT_INVALID
+
+
+def _partition_params(spec: Any, key: str) -> dict[str, Any]:
+    """Params a partition key fills, checking the key's form (``YYYY-MM-DD`` or ``YYYY-MM-DD|VALUE``)."""
+    import datetime as dt
+
+    parts = spec.partitions
+    week, _, static = key.partition("|")
+    try:
+        first_day = dt.date.fromisoformat(week)
+    except ValueError:
+        raise SpineError(f"--partition {key!r}: the week part must be a date YYYY-MM-DD") from None
+    if parts.static is not None and static not in parts.static.values:
+        raise SpineError(
+            f"--partition {key!r}: expected 'WEEK|{parts.static.name.upper()}' with one of "
+            + ", ".join(parts.static.values)
+        )
+    day = first_day + dt.timedelta(days=6) if parts.weekly.fills == "week_ending" else first_day
+    params: dict[str, Any] = {parts.weekly.param: day.isoformat()}
+    if parts.static is not None:
+        params[parts.static.target_param] = static
+    return params
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = _load_dir(args)
     entries = []
@@ -365,6 +438,16 @@ def build_parser() -> argparse.ArgumentParser:
     formats(p, ("table", "json"))
     skip_check(p)
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("run", help="run a group's Dagster job now, against the instance in DAGSTER_HOME")
+    p.add_argument("group", metavar="GROUP")
+    params(p)
+    p.add_argument(
+        "--partition",
+        help="partition key: the week's first day (YYYY-MM-DD), plus |VALUE for a static dimension",
+    )
+    formats(p, ("table", "json"))
+    p.set_defaults(func=cmd_run, skip_pipeline_check=False)
 
     p = sub.add_parser("list", help="groups in the groups dir, with their validity")
     p.add_argument("--strict", action="store_true", default=settings.strict, help="exit 1 if any file is bad")

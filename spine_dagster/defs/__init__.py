@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import dagster as dg
 
@@ -21,7 +22,14 @@ from .problems import build_problem_defs
 from .translator import SpineDagsterTranslator, TranslatorSettings
 from .triggers import build_schedules, build_sensors
 
-__all__ = ["SpineDagsterTranslator", "TranslatorSettings", "build_definitions", "load_plans"]
+__all__ = [
+    "SpineCodeLocation",
+    "SpineDagsterTranslator",
+    "TranslatorSettings",
+    "build_code_location",
+    "build_definitions",
+    "load_plans",
+]
 
 
 def load_plans(settings: Settings, registry: PipelineRegistry) -> tuple[list[GroupPlan], list[Diagnostic]]:
@@ -75,6 +83,19 @@ def _cross_group_problems(
     return final, diags
 
 
+@dataclass(frozen=True)
+class SpineCodeLocation:
+    """The built definitions plus what the ``spine`` CLI needs to talk about their runs."""
+
+    definitions: dg.Definitions
+    runtime: SpineRuntime
+    diagnostics: tuple[Diagnostic, ...]
+    outcome_of: Callable[[dg.DagsterInstance, str], GroupOutcome | None]
+
+    def job_name(self, group_name: str) -> str | None:
+        return next((job for job, plan in self.runtime.plans.items() if plan.name == group_name), None)
+
+
 def build_definitions(
     settings: Settings | None = None,
     *,
@@ -85,6 +106,16 @@ def build_definitions(
 
     With ``settings.strict`` (``SPINE_STRICT=1``) any bad group file fails the load instead.
     """
+    return build_code_location(settings, registry=registry, translator=translator).definitions
+
+
+def build_code_location(
+    settings: Settings | None = None,
+    *,
+    registry: PipelineRegistry | None = None,
+    translator: SpineDagsterTranslator | None = None,
+) -> SpineCodeLocation:
+    """:func:`build_definitions`, keeping the runtime and the problems found."""
     settings = settings or get_settings()
     registry = registry or build_default_registry()
     translator = translator or SpineDagsterTranslator()
@@ -139,11 +170,14 @@ def build_definitions(
 
     problems_spec, problems_check = build_problem_defs(diags, str(settings.groups_dir), reload)
     runtime = SpineRuntime(plans=kept, aliases=aliases, registry=registry, translator=translator)
-    return dg.Definitions(
+    definitions = dg.Definitions(
         jobs=list(jobs.values()),
         schedules=schedules,
         sensors=sensors,
         assets=[problems_spec],
         asset_checks=[problems_check],
-        resources={"spine": dg.ResourceDefinition.hardcoded_resource(runtime, "spine runtime: plans and registry")},
+        resources={
+            "spine": dg.ResourceDefinition.hardcoded_resource(runtime, "spine runtime: plans and registry")
+        },
     )
+    return SpineCodeLocation(definitions, runtime, tuple(diags), outcome_of)

@@ -42,13 +42,17 @@ def step_aliases(plan: GroupPlan, translator: SpineDagsterTranslator) -> dict[st
     for step in plan.steps:
         alias = translator.get_node_alias(step)
         if alias in seen:
-            raise ValueError(f"steps {seen[alias]!r} and {step.name!r} both become op {alias!r} in Dagster: rename one")
+            raise ValueError(
+                f"steps {seen[alias]!r} and {step.name!r} both become op {alias!r} in Dagster: rename one"
+            )
         seen[alias] = step.name
         aliases[step.name] = alias
     return aliases
 
 
-def build_group_job(plan: GroupPlan, catalog: OpCatalog, translator: SpineDagsterTranslator) -> dg.JobDefinition:
+def build_group_job(
+    plan: GroupPlan, catalog: OpCatalog, translator: SpineDagsterTranslator
+) -> dg.JobDefinition:
     """The Dagster job of a group (see DESIGN.md §5 for the mapping)."""
     spec = plan.group.spec
     aliases = step_aliases(plan, translator)
@@ -65,7 +69,11 @@ def build_group_job(plan: GroupPlan, catalog: OpCatalog, translator: SpineDagste
         )
         upstream = list(dict.fromkeys(step.depends_on))
         dependencies[invocation] = (
-            {AFTER_INPUT: dg.MultiDependencyDefinition([dg.DependencyDefinition(aliases[d]) for d in upstream])}
+            {
+                AFTER_INPUT: dg.MultiDependencyDefinition(
+                    [dg.DependencyDefinition(aliases[d]) for d in upstream]
+                )
+            }
             if upstream
             else {}
         )

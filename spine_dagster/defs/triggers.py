@@ -48,7 +48,9 @@ def build_schedules(
                 description=f"{spec.name}: the newest weekly partition, every week",
                 hour_of_day=sched.hour,
                 minute_of_hour=sched.minute,
-                day_of_week=None if sched.day_of_week is None else (
+                day_of_week=None
+                if sched.day_of_week is None
+                else (
                     ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday").index(
                         sched.day_of_week
                     )

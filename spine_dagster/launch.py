@@ -1,0 +1,150 @@
+"""``spine run``: execute one group's Dagster job against the instance in ``DAGSTER_HOME``.
+
+The run is an ordinary Dagster run (``dagster.execute_job``), so it shows up in ``dagster dev``'s UI when
+both use the same ``DAGSTER_HOME`` (default ``$SPINE_HOME/dagster``). Progress is read back from the
+run's event log while it executes; Dagster's own log lines go to a file under ``$SPINE_HOME/logs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from .runtime.outcome import BATCH_TAG, GroupOutcome
+from .settings import Settings
+
+INVOCATION_TAG = "spine/invocation"
+
+
+def prepare_dagster_home(settings: Settings) -> Path:
+    """``DAGSTER_HOME``, or ``$SPINE_HOME/dagster`` (created, with the repo's dagster.yaml when there is one)."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        repo_config = Path("dagster.yaml")
+        if repo_config.is_file():
+            shutil.copyfile(repo_config, config)
+        else:
+            config.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send fd 2 (this process and the step processes it starts) to ``path`` for the duration."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as log_file:
+        os.dup2(log_file.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+class _Progress(threading.Thread):
+    """Polls the run's event log and reports step transitions as they happen."""
+
+    def __init__(
+        self, instance: Any, invocation: str, aliases: Mapping[str, str], emit: Callable[[str], None]
+    ):
+        super().__init__(daemon=True)
+        self.instance, self.invocation, self.emit = instance, invocation, emit
+        self.step_of = {alias: step for step, alias in aliases.items()}
+        self.done = threading.Event()
+        self.cursor = 0
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self.poll()
+
+    def poll(self) -> None:
+        import dagster as dg
+
+        runs = self.instance.get_run_ids(dg.RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
+        if not runs:
+            return
+        records = self.instance.all_logs(runs[0])
+        for record in records[self.cursor :]:
+            event = record.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            step = self.step_of.get(event.step_key, event.step_key)
+            kind = event.event_type
+            if kind == dg.DagsterEventType.STEP_START:
+                self.emit(f"  > {step} started")
+            elif kind == dg.DagsterEventType.STEP_RESTARTED:
+                self.emit(f"  > {step} retrying")
+            elif kind == dg.DagsterEventType.STEP_SUCCESS:
+                self.emit(f"  + {step} completed")
+            elif kind == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+                self.emit(f"  ! {step} failed, will retry")
+            elif kind == dg.DagsterEventType.STEP_FAILURE:
+                self.emit(f"  x {step} failed")
+        self.cursor = len(records)
+
+
+def run_group(
+    settings: Settings,
+    group_name: str,
+    run_params: Mapping[str, Any],
+    *,
+    partition: str | None = None,
+    emit: Callable[[str], None] | None = None,
+) -> GroupOutcome:
+    """Execute a group's job and return its spine outcome (also recorded as run tags)."""
+    import dagster as dg
+
+    from .defs import build_code_location
+    from .plan.batch import group_batch_id
+
+    os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)  # step processes rebuild the same definitions
+    prepare_dagster_home(settings)
+    location = build_code_location(settings)
+    job_name = location.job_name(group_name)
+    if job_name is None:
+        raise KeyError(group_name)
+    aliases = {step: alias for alias, step in location.runtime.aliases[job_name].items()}
+    invocation = uuid.uuid4().hex
+    tags = {INVOCATION_TAG: invocation, BATCH_TAG: group_batch_id(group_name)}
+    if partition is not None:
+        tags["dagster/partition"] = partition
+    recon = dg.build_reconstructable_job(
+        "spine_dagster.definitions",
+        "job_by_name",
+        reconstructable_args=(job_name,),
+        reconstructor_working_directory=os.getcwd(),
+    )
+    log_path = settings.home.resolve() / "logs" / f"spine-run-{invocation}.log"
+    with dg.DagsterInstance.get() as instance:
+        progress = _Progress(instance, invocation, aliases, emit or (lambda _line: None))
+        progress.start()
+        started = time.perf_counter()
+        try:
+            with _stderr_to(log_path):
+                result = dg.execute_job(recon, instance, run_config={"params": dict(run_params)}, tags=tags)
+        finally:
+            progress.done.set()
+            progress.join()
+            progress.poll()
+        outcome = location.outcome_of(instance, result.run_id)
+        assert outcome is not None
+        instance.add_run_tags(result.run_id, outcome.tags())
+        if emit is not None:
+            emit(
+                f"  run {result.run_id} finished in {time.perf_counter() - started:.2f}s (Dagster log: {log_path})"
+            )
+    return outcome
