@@ -224,6 +224,48 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if outcome.status == "completed" else EXIT_INVALID
 
 
+def _print_outcome(args: argparse.Namespace, outcome: Any, out: TextIO) -> int:
+    if args.format == "json":
+        _dump_json(outcome.to_json(), out)
+    else:
+        rows = [
+            [
+                s.name,
+                s.status,
+                s.attempts,
+                "-" if s.duration_seconds is None else f"{s.duration_seconds:.2f}",
+                s.error or "",
+            ]
+            for s in outcome.steps
+        ]
+        print(_table(rows, ["step", "status", "attempts", "seconds", "error"]), file=out)
+        print(
+            f"group {outcome.group}: {outcome.status}  (run {outcome.run_id}, batch {outcome.batch_id})",
+            file=out,
+        )
+    return EXIT_OK if outcome.status == "completed" else EXIT_INVALID
+
+
+def cmd_rerun(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import dataclasses
+
+    from .launch import rerun_from_failure
+
+    settings = dataclasses.replace(get_settings(), groups_dir=Path(args.groups_dir))
+    table = args.format == "table"
+    try:
+        outcome = rerun_from_failure(
+            settings, args.run_id, emit=(lambda line: print(line, file=out, flush=True)) if table else None
+        )
+    except LookupError as exc:
+        raise SpineError(str(exc)) from None
+    except Exception as exc:  # Dagster refuses, e.g. "Cannot reexecute from failure a run that is not failed"
+        if type(exc).__module__.startswith("dagster"):
+            raise SpineError(f"cannot re-execute run {args.run_id}: {exc}") from None
+        raise
+    return _print_outcome(args, outcome, out)
+
+
 def _partition_params(spec: Any, key: str) -> dict[str, Any]:
     """Params a partition key fills, checking the key's form (``YYYY-MM-DD`` or ``YYYY-MM-DD|VALUE``)."""
     import datetime as dt
@@ -448,6 +490,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     formats(p, ("table", "json"))
     p.set_defaults(func=cmd_run, skip_pipeline_check=False)
+
+    p = sub.add_parser(
+        "rerun", help="re-execute a failed group run from its failure (only failed and not-run steps)"
+    )
+    p.add_argument("run_id")
+    formats(p, ("table", "json"))
+    p.set_defaults(func=cmd_rerun)
 
     p = sub.add_parser("list", help="groups in the groups dir, with their validity")
     p.add_argument("--strict", action="store_true", default=settings.strict, help="exit 1 if any file is bad")

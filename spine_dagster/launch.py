@@ -97,31 +97,19 @@ class _Progress(threading.Thread):
         self.cursor = len(records)
 
 
-def run_group(
+def _execute(
+    location: Any,
     settings: Settings,
-    group_name: str,
-    run_params: Mapping[str, Any],
-    *,
-    partition: str | None = None,
-    emit: Callable[[str], None] | None = None,
+    job_name: str,
+    emit: Callable[[str], None] | None,
+    **execute_kwargs: Any,
 ) -> GroupOutcome:
-    """Execute a group's job and return its spine outcome (also recorded as run tags)."""
+    """Execute (or re-execute) a job in this process, reporting progress, and record the outcome as tags."""
     import dagster as dg
 
-    from .defs import build_code_location
-    from .plan.batch import group_batch_id
-
-    os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)  # step processes rebuild the same definitions
-    prepare_dagster_home(settings)
-    location = build_code_location(settings)
-    job_name = location.job_name(group_name)
-    if job_name is None:
-        raise KeyError(group_name)
-    aliases = {step: alias for alias, step in location.runtime.aliases[job_name].items()}
     invocation = uuid.uuid4().hex
-    tags = {INVOCATION_TAG: invocation, BATCH_TAG: group_batch_id(group_name)}
-    if partition is not None:
-        tags["dagster/partition"] = partition
+    execute_kwargs["tags"] = {**execute_kwargs.get("tags", {}), INVOCATION_TAG: invocation}
+    aliases = {step: alias for alias, step in location.runtime.aliases[job_name].items()}
     recon = dg.build_reconstructable_job(
         "spine_dagster.definitions",
         "job_by_name",
@@ -135,7 +123,7 @@ def run_group(
         started = time.perf_counter()
         try:
             with _stderr_to(log_path):
-                result = dg.execute_job(recon, instance, run_config={"params": dict(run_params)}, tags=tags)
+                result = dg.execute_job(recon, instance, **execute_kwargs)
         finally:
             progress.done.set()
             progress.join()
@@ -148,3 +136,60 @@ def run_group(
                 f"  run {result.run_id} finished in {time.perf_counter() - started:.2f}s (Dagster log: {log_path})"
             )
     return outcome
+
+
+def _location(settings: Settings) -> Any:
+    from .defs import build_code_location
+
+    os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)  # step processes rebuild the same definitions
+    prepare_dagster_home(settings)
+    return build_code_location(settings)
+
+
+def rerun_from_failure(
+    settings: Settings, run_id: str, *, emit: Callable[[str], None] | None = None
+) -> GroupOutcome:
+    """Re-execute a failed run from its failure: only failed and not-run steps run (Dagster's re-execution)."""
+    import dagster as dg
+
+    location = _location(settings)
+    with dg.DagsterInstance.get() as instance:
+        parent = instance.get_run_by_id(run_id)
+        if parent is None:
+            raise LookupError(f"no run {run_id} in DAGSTER_HOME ({os.environ['DAGSTER_HOME']})")
+        if parent.job_name not in location.runtime.plans:
+            raise LookupError(
+                f"run {run_id} is of job {parent.job_name!r}, not a group of this code location"
+            )
+        options = dg.ReexecutionOptions.from_failure(run_id, instance)
+        tags = {BATCH_TAG: parent.tags[BATCH_TAG]} if BATCH_TAG in parent.tags else {}
+    return _execute(
+        location,
+        settings,
+        parent.job_name,
+        emit,
+        reexecution_options=options,
+        run_config=parent.run_config,
+        tags=tags,
+    )
+
+
+def run_group(
+    settings: Settings,
+    group_name: str,
+    run_params: Mapping[str, Any],
+    *,
+    partition: str | None = None,
+    emit: Callable[[str], None] | None = None,
+) -> GroupOutcome:
+    """Execute a group's job and return its spine outcome (also recorded as run tags)."""
+    from .plan.batch import group_batch_id
+
+    location = _location(settings)
+    job_name = location.job_name(group_name)
+    if job_name is None:
+        raise KeyError(group_name)
+    tags = {BATCH_TAG: group_batch_id(group_name)}
+    if partition is not None:
+        tags["dagster/partition"] = partition
+    return _execute(location, settings, job_name, emit, run_config={"params": dict(run_params)}, tags=tags)

@@ -87,7 +87,8 @@ class SpineDagsterTranslator:
         return tags
 
     def get_op_tags(self, step: StepPlan) -> dict[str, str]:
-        tags = {"spine/step": step.name, "spine/pipeline": step.pipeline}
+        """Step tags; ``dagster/priority`` makes executors pick ready steps in plan order (earlier = higher)."""
+        tags = {"spine/step": step.name, "spine/pipeline": step.pipeline, "dagster/priority": str(-step.order)}
         if isinstance(step.tags, Mapping):
             tags.update(step.tags)
         elif step.tags:

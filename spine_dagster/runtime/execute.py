@@ -129,6 +129,16 @@ def _capped_retry(step: StepPlan, retry_number: int, exc: BaseException) -> dg.R
     return dg.RetryRequested(max_retries=retry.max_retries, seconds_to_wait=delay)
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
 def execute_step(
     context: dg.OpExecutionContext, runtime: SpineRuntime, run_params: Mapping[str, Any]
 ) -> None:
@@ -176,7 +186,11 @@ def execute_step(
         if capped is not None:
             raise capped from exc
         raise
-    metadata: dict[str, Any] = {"spine/attempt": attempt, "spine/batch_id": batch_id}
+    metadata: dict[str, Any] = {
+        "spine/attempt": attempt,
+        "spine/batch_id": batch_id,
+        "spine/params": dg.MetadataValue.json(_jsonable(ctx.params)),
+    }
     metadata.update({f"rows/{table}": rows for table, rows in result.rows_written.items()})
     metadata.update(
         {f"metric/{k}": v for k, v in result.metrics.items() if isinstance(v, int | float | str | bool)}

@@ -79,8 +79,25 @@ def derive_outcome(
 ) -> GroupOutcome:
     """Read the run's step events and turn them into the spine outcome.
 
-    ``alias_of`` maps step names to Dagster node aliases (they differ when names need sanitizing).
+    ``alias_of`` maps step names to Dagster node aliases (they differ when names need sanitizing). For a
+    re-execution, the steps it did not select keep the outcome they had in the parent run.
     """
+    run = instance.get_run_by_id(run_id)
+    assert run is not None, f"no run {run_id}"
+    own = _step_outcomes(instance, run_id, plan, alias_of)
+    selected = set(run.step_keys_to_execute or [])
+    inherited: dict[str, StepOutcome] = {}
+    if run.parent_run_id and selected:
+        parent = derive_outcome(instance, run.parent_run_id, plan, alias_of)
+        inherited = {s.name: s for s in parent.steps if alias_of[s.name] not in selected}
+    steps = tuple(inherited.get(step.name, own[step.name]) for step in plan.steps)
+    status = group_status([s.status for s in steps], plan.policy.on_failure)
+    return GroupOutcome(plan.name, run_id, run.tags.get(BATCH_TAG), status, steps)
+
+
+def _step_outcomes(
+    instance: dg.DagsterInstance, run_id: str, plan: GroupPlan, alias_of: dict[str, str]
+) -> dict[str, StepOutcome]:
     import dagster as dg
 
     kinds = {
@@ -109,13 +126,11 @@ def derive_outcome(
             error = event.step_failure_data.error if event.step_failure_data else None
             cause = error.cause if error is not None and error.cause is not None else error
             errors[key] = _first_line(cause.message if cause is not None else None)
-    run = instance.get_run_by_id(run_id)
-    steps = []
+    outcomes = {}
     for step in plan.steps:
         key = alias_of[step.name]
-        status: StepStatus = final.get(key, "skipped")
         duration = round(ends[key] - starts[key], 3) if key in ends and key in starts else None
-        steps.append(StepOutcome(step.name, status, attempts.get(key, 0), duration, errors.get(key)))
-    status = group_status([s.status for s in steps], plan.policy.on_failure)
-    batch = run.tags.get(BATCH_TAG) if run is not None else None
-    return GroupOutcome(plan.name, run_id, batch, status, tuple(steps))
+        outcomes[step.name] = StepOutcome(
+            step.name, final.get(key, "skipped"), attempts.get(key, 0), duration, errors.get(key)
+        )
+    return outcomes
