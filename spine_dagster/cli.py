@@ -148,9 +148,37 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_INVALID if diags else EXIT_OK
 
 
+def _run_config(group: Any, plan: Any, run_params: dict[str, Any]) -> dict[str, Any]:
+    """The Dagster run config for these run params: defaults filled in, placeholders for required ones."""
+    from .spec.templates import has_templates
+
+    spec = group.spec
+    filled = set()
+    if spec.partitions is not None:
+        filled.add(spec.partitions.weekly.param)
+        if spec.partitions.static is not None:
+            filled.add(spec.partitions.static.target_param)
+    params = {k: v for k, v in spec.defaults.items() if not has_templates(v) and k not in filled}
+    params.update(run_params)
+    for name in plan.required_params:
+        if name not in params and name not in filled:
+            params[name] = f"<{name}>"
+    return {"params": params}
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run_params = _parse_params(args.param)
     group = _find_group(args, args.group)
+    if args.format == "dagster-run-config":
+        import yaml
+
+        from .defs.translator import SpineDagsterTranslator
+
+        plan = _plan(args, group, run_params, require_run_params=False)
+        job = SpineDagsterTranslator().get_job_name(group.spec)
+        out.write(f"# dagster job execute -m spine_dagster.definitions -j {job} -c <this file>\n")
+        out.write(yaml.safe_dump(_run_config(group, plan, run_params), sort_keys=False))
+        return EXIT_OK
     plan = _plan(args, group, run_params)
     if args.format == "json":
         _dump_json(plan.to_json(), out)
@@ -182,10 +210,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     group = _find_group(args, args.group)
     spec = group.spec
     check_params = dict(run_params)
+    partition = None
     if args.partition is not None:
         if spec.partitions is None:
             raise SpineError(f"group {spec.name!r} is not partitioned: drop --partition")
-        check_params.update(_partition_params(spec, args.partition))
+        partition, filled = _partition_key(spec, args.partition)
+        check_params.update(filled)
+    elif spec.partitions is not None:
+        raise SpineError(
+            f"group {spec.name!r} is partitioned: give --partition WEEK (and |VALUE for the static dimension)"
+        )
     _plan(args, group, check_params)  # bad params fail here, before a run is created
     settings = dataclasses.replace(get_settings(), groups_dir=Path(args.groups_dir))
     table = args.format == "table"
@@ -197,7 +231,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     try:
         outcome = run_group(
-            settings, spec.name, run_params, partition=args.partition, emit=emit if table else None
+            settings, spec.name, run_params, partition=partition, emit=emit if table else None
         )
     except KeyError:
         raise SpineError(
@@ -266,26 +300,38 @@ def cmd_rerun(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _print_outcome(args, outcome, out)
 
 
-def _partition_params(spec: Any, key: str) -> dict[str, Any]:
-    """Params a partition key fills, checking the key's form (``YYYY-MM-DD`` or ``YYYY-MM-DD|VALUE``)."""
+def _partition_key(spec: Any, key: str) -> tuple[str, dict[str, Any]]:
+    """Dagster's partition key for ``--partition`` (``WEEK`` or ``WEEK|VALUE`` in either order) and the
+    params it fills. WEEK is the week's first day (Dagster's key), or any day of that week."""
     import datetime as dt
 
+    from .defs.translator import SpineDagsterTranslator
+
     parts = spec.partitions
-    week, _, static = key.partition("|")
-    try:
-        first_day = dt.date.fromisoformat(week)
-    except ValueError:
-        raise SpineError(f"--partition {key!r}: the week part must be a date YYYY-MM-DD") from None
-    if parts.static is not None and static not in parts.static.values:
+    pieces = key.split("|")
+    dates, others = [], []
+    for piece in pieces:
+        try:
+            dates.append(dt.date.fromisoformat(piece))
+        except ValueError:
+            others.append(piece)
+    if len(dates) != 1 or len(pieces) != (2 if parts.static else 1):
+        shape = f"WEEK|{parts.static.name.upper()}" if parts.static else "WEEK"
+        raise SpineError(f"--partition {key!r}: expected {shape} with WEEK a date YYYY-MM-DD")
+    translator = SpineDagsterTranslator()
+    window = translator.get_week_partitions_def(parts.weekly).get_partition_key_for_timestamp(
+        dt.datetime.combine(dates[0], dt.time(12), tzinfo=dt.UTC).timestamp()
+    )
+    if parts.static is None:
+        return window, translator.get_partition_params(parts, window)
+    if others[0] not in parts.static.values:
         raise SpineError(
-            f"--partition {key!r}: expected 'WEEK|{parts.static.name.upper()}' with one of "
-            + ", ".join(parts.static.values)
+            f"--partition {key!r}: {others[0]!r} is not one of " + ", ".join(parts.static.values)
         )
-    day = first_day + dt.timedelta(days=6) if parts.weekly.fills == "week_ending" else first_day
-    params: dict[str, Any] = {parts.weekly.param: day.isoformat()}
-    if parts.static is not None:
-        params[parts.static.target_param] = static
-    return params
+    import dagster as dg
+
+    multi = dg.MultiPartitionKey({"week": window, parts.static.name: others[0]})
+    return str(multi), translator.get_partition_params(parts, multi)
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -477,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="show the resolved plan of a group")
     p.add_argument("group", metavar="GROUP_OR_FILE")
     params(p)
-    formats(p, ("table", "json"))
+    formats(p, ("table", "json", "dagster-run-config"))
     skip_check(p)
     p.set_defaults(func=cmd_plan)
 

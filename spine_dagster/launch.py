@@ -189,7 +189,11 @@ def run_group(
     job_name = location.job_name(group_name)
     if job_name is None:
         raise KeyError(group_name)
+    from .defs.config import run_config_for
+
     tags = {BATCH_TAG: group_batch_id(group_name)}
     if partition is not None:
         tags["dagster/partition"] = partition
-    return _execute(location, settings, job_name, emit, run_config={"params": dict(run_params)}, tags=tags)
+    plan = location.runtime.plans[job_name]
+    run_config = run_config_for(plan, list(location.runtime.aliases[job_name]), dict(run_params))
+    return _execute(location, settings, job_name, emit, run_config=run_config, tags=tags)

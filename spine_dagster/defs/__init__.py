@@ -161,7 +161,8 @@ def build_code_location(
     for plan in kept.values():
         job = jobs[plan.name]
         schedules.extend(build_schedules(plan, job, translator))
-        sensors.extend(build_sensors(plan, job, translator, jobs, status_of))
+        job_aliases = list(aliases[job.name])
+        sensors.extend(build_sensors(plan, job, translator, jobs, status_of, job_aliases))
     sensors.extend(build_outcome_sensors(list(jobs.values()), outcome_of))
 
     def reload() -> Sequence[Diagnostic]:

@@ -1,6 +1,6 @@
 """The run config of a group job: its run params, as typed Launchpad fields pre-filled with the defaults.
 
-Run config shape (``dagster job execute -c``, the Launchpad, schedules and sensors)::
+Run config of an unpartitioned group (``dagster job execute -c``, the Launchpad, schedules, sensors)::
 
     params:
       week_ending: "2026-01-02"    # required params (declared by a whole-value {{ params.NAME }}) are required fields
@@ -8,6 +8,13 @@ Run config shape (``dagster job execute -c``, the Launchpad, schedules and senso
 
 A config mapping hands the same run params to every step op; each step resolves its own final params
 (defaults < run < step, templates) when it runs.
+
+Dagster does not allow a config mapping on a partitioned job, so a partitioned group's run config is the
+op-level form, generated per partition (the partition's params plus the defaults, the same for every step)::
+
+    ops:
+      ingest: {config: {params: {week_ending: "2026-01-09", tier: OTC}}}
+      normalize: {config: {params: {week_ending: "2026-01-09", tier: OTC}}}
 """
 
 from __future__ import annotations
@@ -81,29 +88,48 @@ def run_params_fields(
     return fields
 
 
-def build_config_mapping(
-    plan: GroupPlan, registry: PipelineRegistry, aliases: list[str], filled_by_partition: set[str]
-) -> dg.ConfigMapping:
-    fields = run_params_fields(plan, registry, filled_by_partition)
+def op_run_config(aliases: list[str], params: dict[str, Any]) -> dict[str, Any]:
+    """The op-level run config that gives every step the same run params."""
+    return {"ops": {alias: {"config": {"params": dict(params)}} for alias in aliases}}
+
+
+def literal_defaults(plan: GroupPlan) -> dict[str, Any]:
+    return {k: v for k, v in plan.group.spec.defaults.items() if not has_templates(v)}
+
+
+def run_config_for(plan: GroupPlan, aliases: list[str], params: dict[str, Any]) -> dict[str, Any]:
+    """The run config that launches ``plan``'s job with these run params (either shape, see the module doc)."""
+    if plan.group.spec.partitions is not None:
+        return op_run_config(aliases, {**literal_defaults(plan), **params})
+    return {"params": dict(params)}
+
+
+def build_job_config(
+    plan: GroupPlan,
+    registry: PipelineRegistry,
+    aliases: list[str],
+    partitions_def: dg.PartitionsDefinition | None,
+    partition_params: Any,
+) -> dg.ConfigMapping | dg.PartitionedConfig:
+    """A config mapping (typed run params), or for a partitioned job a config generated per partition."""
+    spec = plan.group.spec
+    if partitions_def is not None and spec.partitions is not None:
+        parts = spec.partitions
+
+        def for_partition(key: str) -> dict[str, Any]:
+            return op_run_config(aliases, {**literal_defaults(plan), **partition_params(parts, key)})
+
+        return dg.PartitionedConfig(
+            partitions_def=partitions_def, run_config_for_partition_key_fn=for_partition
+        )
+
+    fields = run_params_fields(plan, registry, set())
     any_required = any(f.is_required for f in fields.values())
 
     def to_ops(config: dict[str, Any]) -> dict[str, Any]:
-        params = dict(config.get("params") or {})
-        return {"ops": {alias: {"config": {"params": params}} for alias in aliases}}
+        return op_run_config(aliases, config.get("params") or {})
 
     return dg.ConfigMapping(
         config_fn=to_ops,
         config_schema={"params": dg.Field(dg.Permissive(fields), is_required=any_required)},
     )
-
-
-def example_run_config(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, Any]:
-    """A run config for ``dagster job execute -c``: the defaults, and a placeholder for each required param."""
-    fields = run_params_fields(plan, registry, set())
-    params: dict[str, Any] = {}
-    for name, field in fields.items():
-        if field.is_required:
-            params[name] = f"<{name}>"
-        elif field.default_provided:
-            params[name] = field.default_value
-    return {"params": params}

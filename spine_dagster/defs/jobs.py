@@ -7,7 +7,7 @@ import dagster as dg
 from ..pipelines.registry import PipelineRegistry
 from ..plan.model import GroupPlan
 from ..runtime.failfast import fail_fast_hook
-from .config import build_config_mapping
+from .config import build_job_config
 from .ops import AFTER_INPUT, build_pipeline_op
 from .translator import SpineDagsterTranslator
 
@@ -79,11 +79,6 @@ def build_group_job(
         )
     job_name = translator.get_job_name(spec)
     partitions_def = translator.get_partitions_def(spec)
-    filled: set[str] = set()
-    if spec.partitions is not None:
-        filled.add(spec.partitions.weekly.param)
-        if spec.partitions.static is not None:
-            filled.add(spec.partitions.static.target_param)
     graph = dg.GraphDefinition(
         name=job_name,
         node_defs=list(node_defs.values()),
@@ -107,7 +102,9 @@ def build_group_job(
         executor_def=translator.get_executor(plan),
         hooks={fail_fast_hook} if spec.policy.on_failure == "stop" else set(),
         tags=translator.get_job_tags(plan),
-        config=build_config_mapping(plan, catalog.registry, list(aliases.values()), filled),
+        config=build_job_config(
+            plan, catalog.registry, list(aliases.values()), partitions_def, translator.get_partition_params
+        ),
         partitions_def=partitions_def,
         metadata=metadata,
     )

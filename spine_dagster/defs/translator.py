@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from ..plan.model import GroupPlan, StepPlan
-from ..spec.models import WEEKDAYS, PartitionsSpec, PipelineGroupSpec, RetrySpec
+from ..spec.models import WEEKDAYS, PartitionsSpec, PipelineGroupSpec, RetrySpec, WeeklyPartitionSpec
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 # Dagster's WeeklyPartitionsDefinition counts days from Sunday (0); Python's weekday() from Monday (0).
@@ -88,7 +88,11 @@ class SpineDagsterTranslator:
 
     def get_op_tags(self, step: StepPlan) -> dict[str, str]:
         """Step tags; ``dagster/priority`` makes executors pick ready steps in plan order (earlier = higher)."""
-        tags = {"spine/step": step.name, "spine/pipeline": step.pipeline, "dagster/priority": str(-step.order)}
+        tags = {
+            "spine/step": step.name,
+            "spine/pipeline": step.pipeline,
+            "dagster/priority": str(-step.order),
+        }
         if isinstance(step.tags, Mapping):
             tags.update(step.tags)
         elif step.tags:
@@ -126,27 +130,34 @@ class SpineDagsterTranslator:
     # --- partitions -----------------------------------------------------------------------------------------
     def get_partitions_def(self, spec: PipelineGroupSpec) -> dg.PartitionsDefinition | None:
         """Weekly windows that end at the end of ``ends_on`` (keys are the window's first day, Dagster's
-        convention), optionally times a static dimension."""
-        parts = spec.partitions
-        if parts is None:
-            return None
-        weekly = parts.weekly
-        end = dt.date.fromisoformat(weekly.start)
-        first_day = end - dt.timedelta(days=6)
-        week = dg.WeeklyPartitionsDefinition(
-            start_date=first_day.isoformat(),
-            day_offset=_DAGSTER_DAY[WEEKDAYS[first_day.weekday()]],
-            timezone=weekly.timezone,
-            end_offset=weekly.end_offset,
-        )
+        convention), optionally times a static dimension (multi-partition keys join the dimensions in
+        alphabetical order of their names, Dagster's rule)."""
+        return None if spec.partitions is None else self.get_partitions_def_of(spec.partitions)
+
+    def get_partitions_def_of(self, parts: PartitionsSpec) -> dg.PartitionsDefinition:
+        week = self.get_week_partitions_def(parts.weekly)
         if parts.static is None:
             return week
         return dg.MultiPartitionsDefinition(
             {"week": week, parts.static.name: dg.StaticPartitionsDefinition(list(parts.static.values))}
         )
 
+    def get_week_partitions_def(self, weekly: WeeklyPartitionSpec) -> dg.WeeklyPartitionsDefinition:
+        end = dt.date.fromisoformat(weekly.start)
+        first_day = end - dt.timedelta(days=6)
+        return dg.WeeklyPartitionsDefinition(
+            start_date=first_day.isoformat(),
+            day_offset=_DAGSTER_DAY[WEEKDAYS[first_day.weekday()]],
+            timezone=weekly.timezone,
+            end_offset=weekly.end_offset,
+        )
+
     def get_partition_params(self, parts: PartitionsSpec, key: str | dg.MultiPartitionKey) -> dict[str, str]:
         """The run params a partition key fills (the week's last or first day, and the static value)."""
+        if parts.static is not None and not isinstance(key, dg.MultiPartitionKey):
+            partitions_def = self.get_partitions_def_of(parts)
+            assert isinstance(partitions_def, dg.MultiPartitionsDefinition)
+            key = partitions_def.get_partition_key_from_str(key)
         if isinstance(key, dg.MultiPartitionKey):
             week_key = key.keys_by_dimension["week"]
             static_value = key.keys_by_dimension[parts.static.name] if parts.static else None

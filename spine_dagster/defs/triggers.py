@@ -7,7 +7,9 @@ They need the Dagster daemon (``dagster dev`` runs one).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import dagster as dg
 
 from ..plan.model import GroupPlan
 from ..spec.models import AfterGroupSensorSpec, FileArrivalSensorSpec
+from .config import run_config_for
 from .translator import SpineDagsterTranslator
 
 _STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
@@ -63,8 +66,38 @@ def build_schedules(
     return schedules
 
 
+def _partitions_for_file(
+    plan: GroupPlan, sensor: FileArrivalSensorSpec, translator: SpineDagsterTranslator, name: str
+) -> list[str] | None:
+    """The partition keys a file name selects (None when the name does not match the pattern)."""
+    parts = plan.group.spec.partitions
+    assert parts is not None and sensor.partition_pattern is not None
+    match = re.search(sensor.partition_pattern, name)
+    if match is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(match.group("week"))
+    except ValueError:
+        return None
+    week = translator.get_week_partitions_def(parts.weekly).get_partition_key_for_timestamp(
+        dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC).timestamp()
+    )
+    if parts.static is None:
+        return [week]
+    wanted = match.groupdict().get(parts.static.name)
+    values = [wanted] if wanted else list(parts.static.values)
+    if any(v not in parts.static.values for v in values):
+        return None
+    return [str(dg.MultiPartitionKey({"week": week, parts.static.name: v})) for v in values]
+
+
 def _file_arrival_sensor(
-    plan: GroupPlan, job: dg.JobDefinition, sensor: FileArrivalSensorSpec, name: str
+    plan: GroupPlan,
+    job: dg.JobDefinition,
+    sensor: FileArrivalSensorSpec,
+    name: str,
+    translator: SpineDagsterTranslator,
+    aliases: list[str],
 ) -> dg.SensorDefinition:
     directory = Path(sensor.directory)
 
@@ -79,7 +112,7 @@ def _file_arrival_sensor(
         if not directory.is_dir():
             return dg.SkipReason(f"directory {directory} does not exist (yet)")
         seen: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
-        requests = []
+        requests, unmatched = [], []
         for path in sorted(p for p in directory.glob(sensor.glob) if p.is_file()):
             stat = path.stat()
             key = str(path.resolve())
@@ -89,15 +122,45 @@ def _file_arrival_sensor(
             params = dict(sensor.params)
             if sensor.path_param:
                 params[sensor.path_param] = key
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"{key}:{stat.st_mtime_ns}:{stat.st_size}",
-                    run_config={"params": params},
-                    tags={"spine/trigger_file": key},
+            run_key = f"{key}:{stat.st_mtime_ns}:{stat.st_size}"
+            tags = {"spine/trigger_file": key}
+            if sensor.partition_pattern is None:
+                requests.append(
+                    dg.RunRequest(
+                        run_key=run_key, run_config=run_config_for(plan, aliases, params), tags=tags
+                    )
                 )
+                continue
+            partitions = _partitions_for_file(plan, sensor, translator, path.name)
+            if partitions is None:
+                unmatched.append(path.name)
+                continue
+            for partition in partitions:
+                requests.append(
+                    dg.RunRequest(
+                        run_key=f"{run_key}:{partition}",
+                        run_config=run_config_for(
+                            plan,
+                            aliases,
+                            {
+                                **params,
+                                **translator.get_partition_params(plan.group.spec.partitions, partition),
+                            },
+                        ),  # type: ignore[arg-type]
+                        partition_key=partition,
+                        tags=tags,
+                    )
+                )
+        if unmatched:
+            context.log.warning(
+                f"{len(unmatched)} file(s) do not match partition_pattern {sensor.partition_pattern!r} and were "
+                f"not run: {', '.join(unmatched[:10])}"
             )
         if not requests:
-            return dg.SkipReason(f"no new file matching {sensor.glob!r} in {directory}")
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason(f"no new file matching {sensor.glob!r} in {directory}"),
+                cursor=json.dumps(seen, sort_keys=True),
+            )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
     return _sensor
@@ -110,6 +173,8 @@ def _after_group_sensor(
     name: str,
     upstream_job: dg.JobDefinition,
     upstream_status: Callable[[dg.DagsterInstance, str], str | None],
+    translator: SpineDagsterTranslator,
+    aliases: list[str],
 ) -> dg.SensorDefinition:
     run_status = dg.DagsterRunStatus.SUCCESS if sensor.status == "completed" else dg.DagsterRunStatus.FAILURE
 
@@ -127,9 +192,18 @@ def _after_group_sensor(
         status = upstream_status(context.instance, run.run_id)
         if status != sensor.status:
             return dg.SkipReason(f"run {run.run_id} of {sensor.group} ended {status}, not {sensor.status}")
+        partition = run.tags.get("dagster/partition")
+        params = dict(sensor.params)
+        if plan.group.spec.partitions is not None:
+            if partition is None:
+                return dg.SkipReason(
+                    f"{plan.name} is partitioned but run {run.run_id} of {sensor.group} had no partition"
+                )
+            params.update(translator.get_partition_params(plan.group.spec.partitions, partition))
         return dg.RunRequest(
             run_key=f"after:{run.run_id}",
-            run_config={"params": dict(sensor.params)},
+            run_config=run_config_for(plan, aliases, params),
+            partition_key=partition if plan.group.spec.partitions is not None else None,
             tags={"spine/triggered_by_run": run.run_id},
         )
 
@@ -142,15 +216,17 @@ def build_sensors(
     translator: SpineDagsterTranslator,
     jobs_by_group: dict[str, dg.JobDefinition],
     upstream_status: Callable[[dg.DagsterInstance, str], str | None],
+    aliases: list[str],
 ) -> list[dg.SensorDefinition]:
     spec = plan.group.spec
     sensors: list[dg.SensorDefinition] = []
     for index, sensor in enumerate(spec.sensors):
         name = translator.get_sensor_name(spec, sensor.type, sensor.name, index)
         if isinstance(sensor, FileArrivalSensorSpec):
-            sensors.append(_file_arrival_sensor(plan, job, sensor, name))
+            sensors.append(_file_arrival_sensor(plan, job, sensor, name, translator, aliases))
         else:
+            upstream = jobs_by_group[sensor.group]
             sensors.append(
-                _after_group_sensor(plan, job, sensor, name, jobs_by_group[sensor.group], upstream_status)
+                _after_group_sensor(plan, job, sensor, name, upstream, upstream_status, translator, aliases)
             )
     return sensors

@@ -284,13 +284,31 @@ class PartitionsSpec(SpecModel):
         return self
 
 
+def _regex(value: str) -> str:
+    try:
+        compiled = re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+    if "week" not in compiled.groupindex:
+        raise ValueError(
+            f"partition_pattern {value!r} needs a named group (?P<week>...) matching a YYYY-MM-DD date"
+        )
+    return value
+
+
 class FileArrivalSensorSpec(SpecModel):
-    """Launch the group once for every new file matching ``glob`` in ``directory``."""
+    """Launch the group once for every new file matching ``glob`` in ``directory``.
+
+    For a partitioned group, ``partition_pattern`` (a regular expression searched in the file name) picks
+    the partition: a named group ``week`` holds a date within the week; a group named after the static
+    dimension picks its value (without one, every value of that dimension gets a run).
+    """
 
     type: Literal["file_arrival"]
     directory: Annotated[StrictStr, StringConstraints(min_length=1)]
     glob: Annotated[StrictStr, StringConstraints(min_length=1)] = "*"
     path_param: ParamName | None = None
+    partition_pattern: Annotated[StrictStr, AfterValidator(_regex)] | None = None
     name: Identifier | None = None
     params: Params = Field(default_factory=dict)
     minimum_interval_seconds: Annotated[StrictInt, Field(ge=1)] = 30

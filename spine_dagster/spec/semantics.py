@@ -78,6 +78,30 @@ def check_group(data: dict[str, Any]) -> list[FieldProblem]:
                 )
             )
 
+    partitioned = isinstance(data.get("partitions"), dict)
+    if partitioned and _items(data.get("schedules")):
+        problems.append(
+            FieldProblem(
+                ("schedules",),
+                "a partitioned group is scheduled by partitions.schedule (each tick runs the newest partition); "
+                "a plain cron schedule would not know which partition to run",
+            )
+        )
+    for i, sensor in enumerate(_items(data.get("sensors"))):
+        if sensor.get("type") == "file_arrival" and partitioned and not sensor.get("partition_pattern"):
+            problems.append(
+                FieldProblem(
+                    ("sensors", i),
+                    "a file_arrival sensor of a partitioned group needs partition_pattern, a regular expression "
+                    "with (?P<week>YYYY-MM-DD) that finds the week in the file name",
+                )
+            )
+        if sensor.get("type") == "file_arrival" and not partitioned and sensor.get("partition_pattern"):
+            problems.append(
+                FieldProblem(
+                    ("sensors", i, "partition_pattern"), "partition_pattern needs a partitioned group"
+                )
+            )
     for i, sensor in enumerate(_items(data.get("sensors"))):
         if (
             sensor.get("type") == "after_group"

@@ -154,14 +154,18 @@ name: sem.stop_par
 policy: {execution: parallel, max_concurrency: 2, on_failure: stop}
 steps:
   - {name: slow, pipeline: spine.sleep, params: {seconds: 60}}
-  - {name: boom, pipeline: spine.fail}
-  - {name: later, pipeline: spine.sleep, params: {seconds: 0}}
+  - {name: warmup, pipeline: spine.sleep, params: {seconds: 1}}
+  - {name: boom, pipeline: spine.fail, depends_on: warmup}
+  - {name: later, pipeline: spine.sleep, depends_on: warmup, params: {seconds: 0}}
 """,
     )
+    # slow and warmup start together; then boom takes the free slot and fails while slow still runs;
+    # later (independent of boom) is next in plan order and must never start.
     started = time.perf_counter()
     out = ws.run("sem.stop_par")
     elapsed = time.perf_counter() - started
     statuses = {s["name"]: s["status"] for s in out["steps"]}
+    assert statuses["warmup"] == "completed"
     assert statuses["boom"] == "failed"
     assert statuses["later"] == "skipped"  # an independent step that would otherwise have run
     assert statuses["slow"] == "failed"  # it was running: interrupted, not left to finish its 60 s
@@ -240,6 +244,7 @@ def test_pool_limit_one_serializes_steps_across_runs(ws: Workspace) -> None:
             f"{name}.yaml",
             f"name: sem.pool_{name}\nsteps:\n  - {{name: write, pipeline: spine.sleep, params: {{seconds: 2}}, pool: shared_db}}\n",
         )
+    ws.instance().get_runs()  # create the instance's storage once, before two processes race to
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "spine_dagster", "run", f"sem.pool_{name}", "--format", "json"],
