@@ -212,9 +212,10 @@ steps: [{{name: a, pipeline: spine.noop}}]
 sensors: [{{type: file_arrival, directory: "{inbox}", glob: "*.psv", path_param: source_path}}]
 """
     location = _location(tmp_path, {"g.yaml": text})
-    sensor = location.definitions.resolve_sensor_def("sense__files__file_arrival_sensor")
-    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
     with dg.instance_for_test() as instance:
+        # resolved inside the instance context: Dagster's definitions loading looks up the current instance
+        sensor = location.definitions.resolve_sensor_def("sense__files__file_arrival_sensor")
+        assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
         first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
         assert [r.run_config for r in first.run_requests] == [
             {"params": {"source_path": str((inbox / "a.psv").resolve())}}

@@ -32,13 +32,18 @@ class Workspace:
         return self.root / "dagster_home"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SPINE_", "DAGSTER_"))}
+        keep = ("SPINE_TEST_", "SPINE_DAGSTER_PG_URL")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SPINE_", "DAGSTER_")) or k.startswith(keep)
+        }
         env.update(
             SPINE_HOME=str(self.root / "spine_home"),
             SPINE_GROUPS_DIR=str(self.groups),
             DAGSTER_HOME=str(self.dagster_home),
-            **extra,
         )
+        env.update(extra)
         return env
 
     def write(self, name: str, text: str) -> Path:
