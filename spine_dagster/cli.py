@@ -111,8 +111,19 @@ def _plan(args: argparse.Namespace, group: Any, params: dict[str, Any] | None, *
     return plan_group(group, _registry(args), params, check_pipelines=not args.skip_pipeline_check, **kwargs)
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity: such floats are written as the strings "nan", "inf", "-inf"."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _dump_json(data: Any, out: TextIO) -> None:
-    json.dump(data, out, indent=2, default=repr)
+    json.dump(_finite(data), out, indent=2, default=repr, allow_nan=False)
     out.write("\n")
 
 

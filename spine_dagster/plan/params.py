@@ -106,10 +106,12 @@ class _StepResolver:
         step_index: int,
         run_params: Mapping[str, Any],
         partial: bool,
+        expected: frozenset[str],
     ) -> None:
         self.spec = spec
         self.step_index = step_index
         self.partial = partial
+        self.expected = expected
         self.layers: dict[Layer, Mapping[str, Any]] = {
             "default": spec.defaults,
             "run": run_params,
@@ -136,9 +138,11 @@ class _StepResolver:
     def value(self, name: str, top: int = 2, *, referrer: tuple[str | int, ...] = ()) -> Any:
         found = self.find(name, top)
         if found is None:
-            if self.partial:
+            if self.partial and name in self.expected:
                 return UNRESOLVED
-            known = sorted({k for layer in self.layers.values() for k in layer})
+            known = sorted(
+                {k for layer in self.layers.values() for k in layer} - ({name} if top < 2 else set())
+            )
             below = " below its own layer" if top < 2 else ""
             raise ParamResolutionError(
                 f"{{{{ params.{name} }}}} refers to a param that is not set{below}: pass it as a run "
@@ -194,14 +198,16 @@ def resolve_step_params(
     run_params: Mapping[str, Any],
     *,
     partial: bool = False,
+    expected: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], dict[str, ParamSource]]:
     """Final params of one step and where each came from.
 
-    With ``partial`` (no run params known yet), values that need a missing run param become
-    :data:`UNRESOLVED` instead of raising.
+    With ``partial`` (not all run params known yet), values that need one of the ``expected`` run params
+    (required ones, or those a partition fills) become :data:`UNRESOLVED` instead of raising; a
+    reference to any other missing name is still an error (a typo).
     """
     step = spec.steps[step_index]
-    resolver = _StepResolver(spec, step, step_index, run_params, partial)
+    resolver = _StepResolver(spec, step, step_index, run_params, partial, expected)
     params: dict[str, Any] = {}
     sources: dict[str, ParamSource] = {}
     names = dict.fromkeys([*spec.defaults, *run_params, *step.params])

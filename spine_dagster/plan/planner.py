@@ -44,7 +44,8 @@ class _Collector:
         self, error: SpineError, path: tuple[str | int, ...], message: str | None = None, *, key: bool = False
     ) -> None:
         diag = self.group.source.diagnostic(path, message or error.message, type(error).__name__, key=key)
-        self.found.append((error, diag))
+        if all(d != diag for _, d in self.found):  # a defaults problem is found once per step: report it once
+            self.found.append((error, diag))
 
     def add_param(self, path: tuple[str | int, ...], message: str, *, key: bool = False) -> None:
         self.add(ParamError(message), path, key=key)
@@ -78,7 +79,9 @@ def _check_step_params(
     pipeline: Pipeline,
     params: Mapping[str, Any],
     sources: Mapping[str, ParamSource],
+    later: frozenset[str] = frozenset(),
 ) -> None:
+    """Validate one step's params against its pipeline's model; ``later`` names params given at run time."""
     spec = found.group.spec
     step = spec.steps[step_index]
     declared = pipeline.param_names()
@@ -96,7 +99,7 @@ def _check_step_params(
         candidate = {k: v for k, v in params.items() if k != "batch_id"}
     else:
         candidate = {k: v for k, v in params.items() if k in declared}
-    pending = {k for k, v in candidate.items() if v is UNRESOLVED}
+    pending = {k for k, v in candidate.items() if v is UNRESOLVED} | (later - set(params))
     candidate = {k: v for k, v in candidate.items() if k not in pending}
     try:
         pipeline.Params.model_validate(candidate)
@@ -105,6 +108,13 @@ def _check_step_params(
             name = str(problem.path[0]) if problem.path else ""
             if name in pending and problem.message.startswith("missing required key"):
                 continue  # will be given by a run param; `spine plan` checks it then
+            if problem.message.startswith("missing required key"):
+                found.add_param(
+                    ("steps", step_index, "name"),
+                    f"{label} needs param {name!r}: set it in the step's params or the group defaults, or pass "
+                    f'it as a run param (declare it with {name}: "{{{{ params.{name} }}}}" in the defaults)',
+                )
+                continue
             if name in sources:
                 origin = sources[name].describe()
                 path = _value_path(spec, sources[name], name, step_index)
@@ -129,6 +139,17 @@ def _check_overrides(found: _Collector, step_index: int, pipeline: Pipeline) -> 
                 ("steps", step_index, "checks", check),
                 key=True,
             )
+
+
+def partition_params(spec: PipelineGroupSpec) -> frozenset[str]:
+    """Params a partition key fills at run time."""
+    parts = spec.partitions
+    if parts is None:
+        return frozenset()
+    names = {parts.weekly.param}
+    if parts.static is not None:
+        names.add(parts.static.target_param)
+    return frozenset(names)
 
 
 def plan_group(
@@ -174,8 +195,9 @@ def plan_group(
         found.add(CycleDetectedError(cycle), ("steps", names.index(cycle[0]), "depends_on"))
 
     required = required_params(spec)
+    by_partition = partition_params(spec)
     if run_params is not None and require_run_params:
-        missing_params = [name for name in required if name not in run_params]
+        missing_params = [name for name in required if name not in run_params and name not in by_partition]
         if missing_params:
             listed = ", ".join(missing_params)
             flags = " ".join(f"--param {name}=..." for name in missing_params)
@@ -187,16 +209,18 @@ def plan_group(
                 )
 
     resolved: dict[int, tuple[dict[str, Any], dict[str, ParamSource]]] = {}
-    partial = run_params is None or any(name not in run_params for name in required)
+    expected = frozenset(required) | by_partition
+    partial = run_params is None or any(name not in run_params for name in expected)
     for i in range(len(spec.steps)):
         try:
-            resolved[i] = resolve_step_params(spec, i, run_params or {}, partial=partial)
+            resolved[i] = resolve_step_params(spec, i, run_params or {}, partial=partial, expected=expected)
         except ParamResolutionError as exc:
-            found.add_param(exc.path or ("steps", i, "name"), f"step '{names[i]}': {exc}")
+            where = "" if exc.path and exc.path[0] == "defaults" else f"step '{names[i]}': "
+            found.add_param(exc.path or ("steps", i, "name"), f"{where}{exc}")
 
     for i, pipeline in pipelines.items():
         if i in resolved:
-            _check_step_params(found, i, pipeline, *resolved[i])
+            _check_step_params(found, i, pipeline, *resolved[i], later=by_partition)
         _check_overrides(found, i, pipeline)
 
     if check and len(pipelines) == len(spec.steps) and spec.steps:
@@ -211,7 +235,12 @@ def plan_group(
                         key=True,
                     )
             for key in run_params or {}:
-                if key not in used and key not in spec.defaults and key != "batch_id":
+                if (
+                    key not in used
+                    and key not in spec.defaults
+                    and key != "batch_id"
+                    and key not in by_partition
+                ):
                     found.add_param(
                         ("name",),
                         f"run param {key!r} is not a param of any step's pipeline{hint(key, used)}",

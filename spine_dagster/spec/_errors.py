@@ -239,7 +239,7 @@ def _explain(
             f"{where}: {value!r} is not a valid name here ({_pattern_help(path)})",
             at_key=loc[-1] == "[key]",
         )
-    message = error["msg"].replace("Input should be", "should be")
+    message = re.sub(r"^(Input|String|Value|List|Tuple|Dictionary) should", "should", error["msg"])
     message = re.sub(r"should be a valid dictionary or instance of \w+", "should be a mapping", message)
     message = message.replace("should be a valid tuple", "should be a list")
     message = message.replace("should be a valid dictionary", "should be a mapping")
@@ -249,6 +249,8 @@ def _explain(
 
 
 def _pattern_help(path: Path) -> str:
+    if "values" in path:
+        return "letters, digits, '_', '.', '-'"
     if "tags" in path:
         return "tag keys: letters, digits, '_', '.', '-', at most 63 characters, optionally with a 'prefix/'"
     last = next((p for p in reversed(path) if isinstance(p, str)), "")

@@ -27,23 +27,50 @@ _ALLOWED_TAGS = frozenset(
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")
 )
 _BOOL_TAG = "tag:yaml.org,2002:bool"
-_YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+# YAML 1.2 core schema: no sexagesimal (16:00 -> 960), no leading-zero octal (0123 -> 83), no 0b or `_`.
+_YAML12 = {
+    _BOOL_TAG: re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    _INT_TAG: re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    _FLOAT_TAG: re.compile(
+        # a dot or an exponent is required here: PyYAML tries the float resolver before the int one
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+}
 # A hostile file can expand aliases exponentially ("billion laughs"); a group file is never this big.
 _MAX_NODES = 200_000
 
 
 class _SpineLoader(yaml.SafeLoader):
-    """SafeLoader without timestamp resolution and with YAML 1.2 booleans."""
+    """SafeLoader with YAML 1.2 core scalars: no timestamps, true/false booleans, decimal/0o/0x ints."""
 
 
-_SpineLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, (_YAML12_BOOL if tag == _BOOL_TAG else regexp))
-        for tag, regexp in resolvers
-        if tag != "tag:yaml.org,2002:timestamp"
+_SpineLoader.yaml_implicit_resolvers = {}
+for _first, _resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items():
+    _SpineLoader.yaml_implicit_resolvers[_first] = [
+        (tag, _YAML12.get(tag, regexp)) for tag, regexp in _resolvers if tag != "tag:yaml.org,2002:timestamp"
     ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+# A YAML 1.2 float may start with a digit, a sign or a dot: make sure those first characters are looked up.
+for _first in "-+0123456789.":
+    entries = _SpineLoader.yaml_implicit_resolvers.setdefault(_first, [])
+    for _tag in (_INT_TAG, _FLOAT_TAG):
+        if all(tag != _tag for tag, _ in entries):
+            entries.append((_tag, _YAML12[_tag]))
+
+
+def _construct_int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    assert isinstance(text, str)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)
+
+
+_SpineLoader.add_constructor(_INT_TAG, _construct_int)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,11 +207,15 @@ def parse_yaml(text: str) -> YamlDocument:
             raise YamlSyntaxError(f"invalid YAML: {problem}", Span(line, col, line, col)) from None
         except yaml.YAMLError as exc:  # e.g. ReaderError for control characters
             raise YamlSyntaxError(f"invalid YAML: {exc}", Span(1, 1, 1, 1)) from None
+        except RecursionError:
+            raise YamlSyntaxError("invalid YAML: nested too deeply", Span(1, 1, 1, 1)) from None
         doc = YamlDocument(data=None)
         if node is None:
             return doc
         try:
             doc.data = _Builder(loader, doc).build(node, ())
+        except RecursionError:
+            raise YamlSyntaxError("invalid YAML: nested too deeply", Span(1, 1, 1, 1)) from None
         except yaml.constructor.ConstructorError as exc:
             mark = exc.problem_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -30,7 +30,7 @@ def _plain(value: Any) -> Any:
 
 def _located(path: tuple[str | int, ...], message: str) -> str:
     where = dotted(path)
-    return message if message.startswith(where) or not path else f"{where}: {message}"
+    return message if where in message or not path else f"{where}: {message}"
 
 
 class PipelineGroup:

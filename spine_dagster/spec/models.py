@@ -61,10 +61,19 @@ def _timezone(value: str) -> str:
     return value
 
 
+_CRON_ALIASES = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly")
+
+
 def _cron(value: str) -> str:
     from croniter import croniter  # imported here: only schedules need it
 
-    if not croniter.is_valid(value):
+    if value.startswith("@"):
+        if value not in _CRON_ALIASES:
+            raise ValueError(
+                f"unknown cron alias {value!r}: use one of {', '.join(_CRON_ALIASES)} or 5 fields"
+            )
+        return value
+    if len(value.split()) != 5 or not croniter.is_valid(value):
         raise ValueError(
             f"invalid cron expression {value!r}: expected 5 fields 'minute hour day month weekday', "
             "e.g. '0 6 * * 1' (Mondays at 06:00)"
@@ -82,9 +91,10 @@ def _iso_date(value: str) -> str:
     return value
 
 
+# Field() before BeforeValidator so the JSON Schema gets standard exclusiveMinimum/minimum keywords.
 Number = Annotated[float, BeforeValidator(_number)]
-PositiveNumber = Annotated[float, BeforeValidator(_number), Field(gt=0)]
-NonNegativeNumber = Annotated[float, BeforeValidator(_number), Field(ge=0)]
+PositiveNumber = Annotated[float, Field(gt=0), BeforeValidator(_number)]
+NonNegativeNumber = Annotated[float, Field(ge=0), BeforeValidator(_number)]
 
 _NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$"
 GroupName = Annotated[StrictStr, StringConstraints(pattern=_NAME_PATTERN, max_length=200)]

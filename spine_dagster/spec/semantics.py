@@ -57,7 +57,15 @@ def check_group(data: dict[str, Any]) -> list[FieldProblem]:
         problems.extend(_template_problems(step.get("params"), ("steps", i, "params")))
     for kind in ("schedules", "sensors"):
         for i, item in enumerate(_items(data.get(kind))):
-            problems.extend(_template_problems(item.get("params"), (kind, i, "params")))
+            for sub, text in strings_in(item.get("params")):
+                if "{{" in text:
+                    problems.append(
+                        FieldProblem(
+                            (kind, i, "params", *sub),
+                            f"{kind[:-1]} params are run params, which are data: templates are not resolved here "
+                            "(put the template in the group defaults or step params instead)",
+                        )
+                    )
 
     for kind in ("schedule", "sensor"):
         items = _items(data.get(f"{kind}s"))
