@@ -16,6 +16,8 @@ from ..runtime.execute import SpineRuntime
 from ..runtime.outcome import GroupOutcome, derive_outcome
 from ..settings import Settings, get_settings
 from ..spec.loader import LoadResult, load_groups
+from ..warehouse.resource import WarehouseResource
+from .assets import build_table_assets, build_table_checks
 from .jobs import OpCatalog, build_group_job, step_aliases
 from .outcome import build_outcome_sensors
 from .problems import build_problem_defs
@@ -30,6 +32,12 @@ __all__ = [
     "build_definitions",
     "load_plans",
 ]
+
+
+def _env(name: str) -> str:
+    import os
+
+    return os.environ.get(name, "")
 
 
 def load_plans(settings: Settings, registry: PipelineRegistry) -> tuple[list[GroupPlan], list[Diagnostic]]:
@@ -170,15 +178,25 @@ def build_code_location(
         return [*fresh, *_cross_group_problems(fresh_plans, translator)[1]]
 
     problems_spec, problems_check = build_problem_defs(diags, str(settings.groups_dir), reload)
+    warehouse_kind = "postgres" if settings.warehouse_url.startswith("postgres") else "duckdb"
+    table_specs = build_table_assets(registry, translator, warehouse_kind)
+    table_checks = build_table_checks(registry, translator)
+    # The URL stays an EnvVar so it is read in the run worker, never baked into the definitions.
+    warehouse = (
+        WarehouseResource(url=dg.EnvVar("SPINE_WAREHOUSE_URL"))
+        if _env("SPINE_WAREHOUSE_URL")
+        else WarehouseResource()
+    )
     runtime = SpineRuntime(plans=kept, aliases=aliases, registry=registry, translator=translator)
     definitions = dg.Definitions(
         jobs=list(jobs.values()),
         schedules=schedules,
         sensors=sensors,
-        assets=[problems_spec],
-        asset_checks=[problems_check],
+        assets=[problems_spec, *table_specs],
+        asset_checks=[problems_check, *table_checks],
         resources={
-            "spine": dg.ResourceDefinition.hardcoded_resource(runtime, "spine runtime: plans and registry")
+            "spine": dg.ResourceDefinition.hardcoded_resource(runtime, "spine runtime: plans and registry"),
+            "warehouse": warehouse,
         },
     )
     return SpineCodeLocation(definitions, runtime, tuple(diags), outcome_of)

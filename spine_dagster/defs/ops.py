@@ -26,7 +26,7 @@ def build_pipeline_op(pipeline: Pipeline, pool: str | None, name: str) -> dg.OpD
         description=pipeline.description or None,
         ins={AFTER_INPUT: dg.In(dg.Nothing)},
         out=dg.Out(dg.Nothing),
-        required_resource_keys={"spine"},
+        required_resource_keys={"spine", "warehouse"},
         pool=pool,
         tags={"spine/pipeline": pipeline.name},
     )

@@ -68,11 +68,12 @@ class QualityCheck:
 
 @dataclass(frozen=True)
 class StepResult:
-    """What a pipeline reports back: rows written per table, free-form metrics, a message."""
+    """What a pipeline reports back: rows written per table (one materialization each), metrics, a message."""
 
     rows_written: Mapping[str, int] = field(default_factory=dict)
     metrics: Mapping[str, Any] = field(default_factory=dict)
     message: str = ""
+    previews: Mapping[str, str] = field(default_factory=dict)  # table -> a small markdown table
 
 
 class Pipeline(ABC):

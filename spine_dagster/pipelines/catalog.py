@@ -11,5 +11,8 @@ from .registry import PipelineRegistry
 
 def build_default_registry() -> PipelineRegistry:
     """A fresh registry with everything this code base ships (a new instance on every call)."""
+    from ..domains import finra_otc
+
     registry = PipelineRegistry(BUILTIN_PIPELINES)
+    finra_otc.register(registry)
     return registry

@@ -10,13 +10,14 @@ Failure classes (DESIGN.md §6):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -27,6 +28,7 @@ from ..pipelines.registry import PipelineRegistry
 from ..plan.model import GroupPlan, StepPlan
 from ..plan.planner import params_for_run
 from .outcome import BATCH_TAG
+from .quality import evaluate_checks, log_materializations
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,6 @@ class SpineRuntime:
     aliases: Mapping[str, Mapping[str, str]]  # job name -> node alias -> step name
     registry: PipelineRegistry
     translator: Any
-    warehouse_factory: Any = None
-    _cache: dict[str, Any] = field(default_factory=dict)
 
     def step_for(self, job_name: str, alias: str) -> tuple[GroupPlan, StepPlan]:
         plan = self.plans[job_name]
@@ -168,12 +168,18 @@ def execute_step(
         attempt=attempt,
         partition_key=context.partition_key if context.has_partition_key else None,
         log=context.log,  # type: ignore[arg-type]  # DagsterLogManager quacks like a Logger
-        warehouse=runtime.warehouse_factory() if runtime.warehouse_factory else None,
     )
     context.log.info(f"step {step.name} ({step.pipeline}) attempt {attempt}, batch {batch_id}")
+    needs_warehouse = bool(pipeline.reads or pipeline.writes or pipeline.checks)
+    warehouse = context.resources.warehouse.open() if needs_warehouse else None
+    ctx = dataclasses.replace(ctx, warehouse=warehouse)
     try:
         with step_timeout(step.timeout_seconds, step.name):
             result = pipeline.run(ctx, model)
+            log_materializations(context, runtime.translator, step, ctx, result)
+            evaluate_checks(context, runtime.translator, pipeline, step, ctx)
+    except dg.Failure:
+        raise
     except StepRunError as exc:
         if not exc.retryable:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
@@ -186,6 +192,9 @@ def execute_step(
         if capped is not None:
             raise capped from exc
         raise
+    finally:
+        if warehouse is not None:
+            warehouse.close()
     metadata: dict[str, Any] = {
         "spine/attempt": attempt,
         "spine/batch_id": batch_id,

@@ -1,0 +1,1 @@
+"""Domain code: pipelines, formats and data of each business domain (never imports dagster)."""

@@ -1,0 +1,285 @@
+"""Data-quality checks on the finra_otc tables (Dagster asset checks; also evaluated by each step).
+
+Inside a step a check looks at the step's (week, tier); run alone (from the UI) it looks at every
+(week, tier) in the ``*_latest`` views. Each returns the numbers it looked at as metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from ...pipelines.base import CheckOutcome, QualityCheck
+from ...pipelines.context import StepContext
+from . import tables as t
+from .params import WeekParams
+
+_MAX_LISTED = 10
+
+
+def _scope(ctx: StepContext) -> tuple[str, list[Any]]:
+    """A WHERE clause and its params for the step's (week, tier), or everything when run alone."""
+    fields = {
+        k: ctx.params.get(k) for k in ("week_start", "week_ending", "tier") if ctx.params.get(k) is not None
+    }
+    try:
+        week = WeekParams.model_validate(fields)
+    except ValidationError:
+        return "1 = 1", []
+    return "week_start = ? AND tier = ?", [week.monday, week.tier]
+
+
+def _param(ctx: StepContext, name: str, default: float) -> float:
+    try:
+        return float(ctx.params.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def raw_not_empty(ctx: StepContext) -> CheckOutcome:
+    where, params = _scope(ctx)
+    frame = ctx.warehouse.query_df(
+        f"SELECT week_start, tier, COUNT(*) AS n FROM {t.RAW_WEEKLY.name}_latest WHERE {where} GROUP BY week_start, tier",
+        params,
+    )
+    rows = int(frame["n"].sum()) if len(frame) else 0
+    if params and rows == 0:
+        return CheckOutcome(False, f"no raw rows for week {params[0]} {params[1]}", {"raw_rows": 0})
+    return CheckOutcome(
+        rows > 0,
+        f"{rows} raw rows in {len(frame)} partition(s)",
+        {"raw_rows": rows, "partitions": len(frame)},
+    )
+
+
+def unique_natural_keys(ctx: StepContext) -> CheckOutcome:
+    where, params = _scope(ctx)
+    key = ", ".join(t.WEEKLY_VOLUME.key)
+    dupes = ctx.warehouse.query_df(
+        f"SELECT {key}, COUNT(*) AS copies FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where} GROUP BY {key} HAVING COUNT(*) > 1",
+        params,
+    )
+    total = ctx.warehouse.scalar(f"SELECT COUNT(*) FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where}", params)
+    sample = dupes.head(_MAX_LISTED).astype(str).to_dict("records")
+    return CheckOutcome(
+        dupes.empty,
+        "no duplicate keys" if dupes.empty else f"{len(dupes)} key(s) appear more than once",
+        {
+            "rows_checked": int(total or 0),
+            "duplicate_keys": len(dupes),
+            "examples": sample,
+            "key": list(t.WEEKLY_VOLUME.key),
+        },
+    )
+
+
+def smbl_reconciliation(ctx: StepContext) -> CheckOutcome:
+    """``*_W_SMBL_FIRM`` rows sum to the matching ``*_W_SMBL`` total, where the source carries both."""
+    where, params = _scope(ctx)
+    frame = ctx.warehouse.query_df(
+        f"SELECT week_start, tier, summary_type, symbol, product_type, issue_name, shares, trades "
+        f"FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where} AND summary_type IN "
+        "('ATS_W_SMBL_FIRM', 'ATS_W_SMBL', 'OTC_W_SMBL_FIRM', 'OTC_W_SMBL')",
+        params,
+    )
+    if frame.empty:
+        return CheckOutcome(True, "no symbol rows", {"symbols_compared": 0})
+    frame["kind"] = frame["summary_type"].str.slice(0, 3)
+    frame["level"] = np.where(frame["summary_type"].str.endswith("_FIRM"), "firm", "total")
+    keys = ["week_start", "tier", "kind", "symbol"]
+    sums = frame.groupby([*keys, "level"], dropna=False)[["shares", "trades"]].sum().unstack("level")
+    totals_present = (
+        sums[("shares", "total")].notna()
+        if ("shares", "total") in sums.columns
+        else pd.Series(False, index=sums.index)
+    )
+    if not totals_present.any():
+        return CheckOutcome(True, "the source has no *_W_SMBL totals to reconcile", {"symbols_compared": 0})
+    both = (
+        sums[totals_present & sums[("shares", "firm")].notna()]
+        if ("shares", "firm") in sums.columns
+        else sums.iloc[0:0]
+    )
+    share_diff = (both[("shares", "firm")] - both[("shares", "total")]).abs()
+    trade_diff = (both[("trades", "firm")] - both[("trades", "total")]).abs()
+    bad = both[(share_diff.round(6) > 0) | (trade_diff > 0)]
+    examples = [
+        {
+            "key": "|".join(map(str, idx)),
+            "firm_shares": float(r[("shares", "firm")]),
+            "total_shares": float(r[("shares", "total")]),
+        }
+        for idx, r in bad.head(_MAX_LISTED).iterrows()
+    ]
+    return CheckOutcome(
+        bad.empty,
+        "SMBL_FIRM rows sum to the SMBL totals"
+        if bad.empty
+        else f"{len(bad)} symbol total(s) differ from their firm rows",
+        {"symbols_compared": len(both), "mismatches": len(bad), "examples": examples},
+    )
+
+
+def reject_rate(ctx: StepContext) -> CheckOutcome:
+    where, params = _scope(ctx)
+    threshold = _param(ctx, "max_reject_rate", 0.01)
+    rejected = int(
+        ctx.warehouse.scalar(f"SELECT COUNT(*) FROM {t.REJECTS.name}_latest WHERE {where}", params) or 0
+    )
+    accepted = int(
+        ctx.warehouse.scalar(f"SELECT COUNT(*) FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where}", params) or 0
+    )
+    rate = rejected / (rejected + accepted) if rejected + accepted else 0.0
+    reasons = ctx.warehouse.query_df(
+        f"SELECT reason_code, COUNT(*) AS n FROM {t.REJECTS.name}_latest WHERE {where} GROUP BY reason_code",
+        params,
+    )
+    return CheckOutcome(
+        rate <= threshold,
+        f"reject rate {rate:.4%} (threshold {threshold:.2%})",
+        {
+            "rejected": rejected,
+            "accepted": accepted,
+            "reject_rate": round(rate, 6),
+            "threshold": threshold,
+            "by_reason": {str(r.reason_code): int(r.n) for r in reasons.itertuples()},
+        },
+    )
+
+
+def market_share_sum(ctx: StepContext) -> CheckOutcome:
+    where, params = _scope(ctx)
+    frame = ctx.warehouse.query_df(
+        f"SELECT week_start, tier, SUM(market_share) AS total FROM {t.VENUE_WEEK.name}_latest WHERE {where} "
+        "GROUP BY week_start, tier",
+        params,
+    )
+    off = frame[(frame["total"] - 1.0).abs() > 1e-9]
+    return CheckOutcome(
+        off.empty,
+        "venue shares sum to 1 in every (week, tier)"
+        if off.empty
+        else f"{len(off)} (week, tier) do not sum to 1",
+        {
+            "partitions": len(frame),
+            "max_deviation": float((frame["total"] - 1.0).abs().max()) if len(frame) else 0.0,
+            "off": off.astype(str).head(_MAX_LISTED).to_dict("records"),
+        },
+    )
+
+
+def hhi_range(ctx: StepContext) -> CheckOutcome:
+    where, params = _scope(ctx)
+    frame = ctx.warehouse.query_df(
+        f"SELECT symbol, hhi, total_shares FROM {t.SYMBOL_WEEK.name}_latest WHERE {where}", params
+    )
+    traded = frame[frame["total_shares"] > 0]
+    bad = traded[traded["hhi"].isna() | (traded["hhi"] < 0) | (traded["hhi"] > 1 + 1e-12)]
+    return CheckOutcome(
+        bad.empty,
+        "every HHI is in [0, 1]" if bad.empty else f"{len(bad)} HHI value(s) outside [0, 1]",
+        {
+            "symbols": len(traded),
+            "min_hhi": float(traded["hhi"].min()) if len(traded) else None,
+            "max_hhi": float(traded["hhi"].max()) if len(traded) else None,
+            "examples": bad.head(_MAX_LISTED).astype(str).to_dict("records"),
+        },
+    )
+
+
+def volume_anomaly(ctx: StepContext) -> CheckOutcome:
+    """Symbols whose week volume is more than ``anomaly_z`` standard deviations from their window history."""
+    where, params = _scope(ctx)
+    limit = _param(ctx, "anomaly_z", 4.0)
+    window = int(_param(ctx, "window_weeks", 6))
+    targets = ctx.warehouse.query_df(
+        f"SELECT DISTINCT week_start, tier FROM {t.SYMBOL_ROLLING.name}_latest WHERE {where}", params
+    )
+    flagged: list[dict[str, Any]] = []
+    compared = 0
+    for target in targets.itertuples():
+        week = pd.Timestamp(target.week_start).date()
+        first = week - dt.timedelta(weeks=window - 1)
+        history = ctx.warehouse.query_df(
+            f"SELECT week_start, symbol, total_shares FROM {t.SYMBOL_WEEK.name}_latest "
+            "WHERE tier = ? AND week_start >= ? AND week_start <= ?",
+            [target.tier, first, week],
+        )
+        history["week"] = pd.to_datetime(history["week_start"]).dt.date
+        past = history[history["week"] < week].groupby("symbol")["total_shares"].agg(["mean", "std", "count"])
+        now = history[history["week"] == week].set_index("symbol")["total_shares"]
+        joined = past[(past["count"] >= 3) & (past["std"] > 0)].join(now.rename("now"), how="inner")
+        compared += len(joined)
+        joined["z"] = (joined["now"] - joined["mean"]) / joined["std"]
+        for symbol, row in (
+            joined[joined["z"].abs() > limit].sort_values("z", key=abs, ascending=False).iterrows()
+        ):
+            flagged.append(
+                {
+                    "week_start": str(week),
+                    "tier": target.tier,
+                    "symbol": symbol,
+                    "z": round(float(row["z"]), 2),
+                }
+            )
+    return CheckOutcome(
+        not flagged,
+        "no volume anomalies" if not flagged else f"{len(flagged)} symbol(s) with |z| > {limit:g}",
+        {
+            "symbols_compared": compared,
+            "anomalies": len(flagged),
+            "examples": flagged[:_MAX_LISTED],
+            "z_limit": limit,
+        },
+    )
+
+
+RAW_NOT_EMPTY = QualityCheck(
+    "raw_not_empty",
+    t.RAW_WEEKLY.name,
+    "The capture has raw rows for the requested (week, tier).",
+    raw_not_empty,
+    "error",
+    True,
+)
+UNIQUE_KEYS = QualityCheck(
+    "unique_natural_keys",
+    t.WEEKLY_VOLUME.name,
+    "No natural key appears twice in a capture.",
+    unique_natural_keys,
+    "error",
+    True,
+)
+SMBL_RECONCILIATION = QualityCheck(
+    "smbl_reconciliation", t.WEEKLY_VOLUME.name,
+    "*_W_SMBL_FIRM rows sum exactly to the *_W_SMBL totals (when the source carries both).",
+    smbl_reconciliation, "error", True,
+)  # fmt: skip
+REJECT_RATE = QualityCheck(
+    "reject_rate",
+    t.REJECTS.name,
+    "Rejected rows stay under max_reject_rate (default 1%).",
+    reject_rate,
+    "warn",
+    False,
+)
+MARKET_SHARE_SUM = QualityCheck(
+    "market_share_sum",
+    t.VENUE_WEEK.name,
+    "Venue market shares sum to 1 ± 1e-9 per (week, tier).",
+    market_share_sum,
+    "error",
+    True,
+)
+HHI_RANGE = QualityCheck(
+    "hhi_range", t.SYMBOL_WEEK.name, "Every symbol's HHI is within [0, 1].", hhi_range, "error", True
+)
+VOLUME_ANOMALY = QualityCheck(
+    "volume_anomaly", t.SYMBOL_ROLLING.name,
+    "Symbol volume within anomaly_z (default 4) standard deviations of its rolling history.",
+    volume_anomaly, "warn", False,
+)  # fmt: skip

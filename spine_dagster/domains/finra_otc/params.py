@@ -1,0 +1,99 @@
+"""Params of the FINRA pipelines, validated when a group is planned (pydantic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from ...pipelines.base import PipelineParams
+from .calendar import TIERS, parse_tier, week_ending_of
+
+
+def _tier(value: Any) -> Any:
+    tier = parse_tier(value)
+    if tier is None:
+        raise ValueError(
+            f"unknown tier {value!r}: use NMS_TIER_1, NMS_TIER_2 or OTC (or T1, T2, OTCE, 'NMS Tier 1', ...)"
+        )
+    return tier
+
+
+Tier = Annotated[Literal["NMS_TIER_1", "NMS_TIER_2", "OTC"], BeforeValidator(_tier)]
+assert set(TIERS) == {"NMS_TIER_1", "NMS_TIER_2", "OTC"}
+
+
+class WeekParams(PipelineParams):
+    """A (week, tier) partition. The week is given by its Friday (``week_ending``) or its Monday
+    (``week_start``, FINRA's ``weekStartDate``), or both when they agree."""
+
+    week_ending: dt.date | None = None
+    week_start: dt.date | None = None
+    tier: Tier
+    force: bool = False
+
+    @model_validator(mode="after")
+    def _one_week(self) -> WeekParams:
+        if self.week_start is None and self.week_ending is None:
+            raise ValueError("give week_ending (a Friday) or week_start (the Monday)")
+        if self.week_ending is not None and self.week_ending.weekday() != 4:
+            nearest = self.week_ending + dt.timedelta(days=(4 - self.week_ending.weekday()) % 7)
+            raise ValueError(
+                f"week_ending must be a Friday, got {self.week_ending} ({self.week_ending:%A}); nearest Friday: {nearest}"
+            )
+        if self.week_start is not None and self.week_start.weekday() != 0:
+            raise ValueError(
+                f"week_start must be a Monday (FINRA's weekStartDate), got {self.week_start} ({self.week_start:%A})"
+            )
+        if self.week_start and self.week_ending and week_ending_of(self.week_start) != self.week_ending:
+            raise ValueError(
+                f"week_start {self.week_start} and week_ending {self.week_ending} are not the same week"
+            )
+        return self
+
+    @property
+    def monday(self) -> dt.date:
+        if self.week_start is not None:
+            return self.week_start
+        assert self.week_ending is not None
+        return self.week_ending - dt.timedelta(days=4)
+
+    @property
+    def friday(self) -> dt.date:
+        return week_ending_of(self.monday)
+
+
+def default_source_dir() -> str:
+    """The shipped samples (``data/samples/finra_otc`` of the repository)."""
+    return str(Path(__file__).resolve().parents[3] / "data" / "samples" / "finra_otc")
+
+
+class IngestParams(WeekParams):
+    source: Literal["files", "api"] = "files"
+    source_dir: str | None = None
+    source_path: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> IngestParams:
+        if self.source_dir and self.source_path:
+            raise ValueError("give source_dir or source_path, not both")
+        if self.source == "api" and (self.source_dir or self.source_path):
+            raise ValueError("source: api reads the FINRA API; drop source_dir/source_path")
+        return self
+
+
+class CaptureParams(WeekParams):
+    """Downstream steps read the newest capture of (week, tier) unless ``capture_id`` pins one (as-of)."""
+
+    capture_id: str | None = None
+
+
+class NormalizeParams(CaptureParams):
+    max_reject_rate: Annotated[float, Field(ge=0, le=1)] = 0.01
+
+
+class RollingParams(CaptureParams):
+    window_weeks: Annotated[int, Field(ge=1, le=104)] = 6
+    anomaly_z: Annotated[float, Field(gt=0)] = 4.0

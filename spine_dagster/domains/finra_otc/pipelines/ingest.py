@@ -1,0 +1,161 @@
+"""finra.otc_transparency.ingest_week: source files or the FINRA API -> finra_otc.raw_weekly (a new capture)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ....errors import BadConfigError, BadDataError
+from ....pipelines.base import Pipeline, StepResult
+from ....pipelines.context import StepContext
+from .. import tables as t
+from ..calendar import TIER_IDS, week_ending_of
+from ..checks import RAW_NOT_EMPTY
+from ..layouts import RAW_COLUMNS, SOURCE_FIELDS
+from ..params import IngestParams, default_source_dir
+from ..sources import SourceFile, content_hash, read_source_file, route, source_files
+
+
+def _capture_id(tier: str, week_start: dt.date, captured_at: dt.datetime) -> str:
+    return f"finra_otc:{tier}:{week_start}:{captured_at:%Y%m%dT%H%M%S%fZ}"
+
+
+def _from_api(params: IngestParams) -> tuple[list[SourceFile], str]:
+    from ..client import FinraOtcClient
+
+    client = FinraOtcClient(token=os.environ.get("FINRA_API_TOKEN") or None)
+    records = client.fetch_week(params.monday, params.tier)
+    fields = SOURCE_FIELDS["full"]
+    frame = pd.DataFrame(
+        {f"src_{c}": [r.get(fields[c], "") if c in fields else "" for r in records] for c in RAW_COLUMNS},
+        dtype=object,
+    )
+    frame["raw"] = [json.dumps(r, sort_keys=True) for r in records]
+    frame["row_number"] = range(1, len(records) + 1)
+    frame["source_file"] = (
+        f"api:otcMarket/weeklySummary?weekStartDate={params.monday}&tierIdentifier={TIER_IDS[params.tier]}"
+    )
+    frame["source_layout"] = "full"
+    digest = hashlib.sha256("\n".join(frame["raw"]).encode()).hexdigest()
+    return [
+        SourceFile(Path(frame["source_file"].iloc[0] if len(frame) else "api"), "full", frame, digest)
+    ], "api"
+
+
+def _from_files(params: IngestParams, ctx: StepContext) -> tuple[list[SourceFile], str, list[str]]:
+    if params.source_path:
+        path = Path(params.source_path)
+        if not path.is_file():
+            raise BadConfigError(f"source_path {path} does not exist")
+        return [read_source_file(path)], "path", []
+    directory = Path(params.source_dir or default_source_dir())
+    if not directory.is_dir():
+        raise BadConfigError(f"source_dir {directory} does not exist (set source_dir or source_path)")
+    files, skipped = [], []
+    for path in source_files(directory):
+        try:
+            files.append(read_source_file(path))
+        except BadDataError as exc:  # one unreadable file does not stop the others; it is reported
+            skipped.append(str(exc))
+            ctx.log.warning(f"skipped {exc}")
+    return files, "dir", skipped
+
+
+class IngestWeek(Pipeline):
+    name = "finra.otc_transparency.ingest_week"
+    description = "Capture one (week, tier) from FINRA files or the FINRA API into finra_otc.raw_weekly."
+    Params = IngestParams
+    writes = (t.RAW_WEEKLY.name,)
+    checks = (RAW_NOT_EMPTY,)
+
+    def run(self, ctx: StepContext, params: IngestParams) -> StepResult:
+        wh = ctx.warehouse
+        t.ensure_tables(wh)
+        week, tier = params.monday, params.tier
+        skipped: list[str] = []
+        if params.source == "api":
+            files, kind = _from_api(params)
+        else:
+            files, kind, skipped = _from_files(params, ctx)
+        selected: list[pd.DataFrame] = []
+        used: list[SourceFile] = []
+        other_tier_rows = 0
+        for source in files:
+            rows = route(source)
+            ours = (rows["route_week"] == week) & (rows["route_tier"] == tier)
+            if kind == "dir" and not ours.any():
+                continue  # a file of other weeks or tiers: it belongs to other captures
+            keep = rows["route_tier"].isna() | (rows["route_tier"] == tier)
+            other_tier_rows += int((~keep).sum())
+            selected.append(rows[keep])
+            used.append(source)
+        metrics: dict[str, Any] = {
+            "source": kind,
+            "files_read": len(files),
+            "files_used": len(used),
+            "files_skipped": len(skipped),
+            "rows_other_tiers": other_tier_rows,
+        }
+        if skipped:
+            metrics["skipped"] = "; ".join(skipped)[:2000]
+        if not used:
+            ctx.log.warning(f"no source rows for week {week} tier {tier}")
+            return StepResult(rows_written={t.RAW_WEEKLY.name: 0}, metrics={**metrics, "rows_captured": 0})
+
+        digest = content_hash(used)
+        previous = wh.query_df(
+            f"SELECT capture_id, content_hash FROM {t.CAPTURES.name} WHERE week_start = ? AND tier = ? "
+            "ORDER BY captured_at DESC LIMIT 1",
+            [week, tier],
+        )
+        if not params.force and len(previous) and previous["content_hash"].iloc[0] == digest:
+            capture_id = previous["capture_id"].iloc[0]
+            ctx.log.info(
+                f"identical content already captured as {capture_id}: nothing to do (force: true re-ingests)"
+            )
+            return StepResult(
+                rows_written={},
+                metrics={**metrics, "skipped": True, "capture_id": capture_id, "content_hash": digest},
+            )
+
+        captured_at = dt.datetime.now(dt.UTC)
+        capture_id = _capture_id(tier, week, captured_at)
+        raw = pd.concat(selected, ignore_index=True)
+        raw["capture_id"] = capture_id
+        raw["captured_at"] = captured_at
+        raw["week_start"] = week
+        raw["week_ending"] = week_ending_of(week)
+        raw["tier"] = tier
+        raw["content_hash"] = pd.util.hash_pandas_object(raw["raw"], index=False).map("{:016x}".format)
+        capture = {"capture_id": capture_id, "captured_at": captured_at}
+        sources = ", ".join(str(s.path) for s in used)
+        registry_row = pd.DataFrame(
+            [
+                {
+                    **capture,
+                    "week_start": week,
+                    "week_ending": week_ending_of(week),
+                    "tier": tier,
+                    "content_hash": digest,
+                    "source_kind": kind,
+                    "source": sources[:4000],
+                    "raw_rows": len(raw),
+                    "batch_id": ctx.batch_id,
+                }
+            ]
+        )
+        with wh.transaction():
+            wh.insert_df(t.CAPTURES, registry_row)
+            written = t.replace_capture_rows(wh, t.RAW_WEEKLY, raw, week, tier, capture, ctx.batch_id)
+        layouts = sorted(raw["source_layout"].unique())
+        return StepResult(
+            rows_written={t.RAW_WEEKLY.name: written},
+            metrics={**metrics, "capture_id": capture_id, "content_hash": digest, "rows_captured": written,
+                     "layouts": ",".join(layouts)},
+        )  # fmt: skip

@@ -1,0 +1,58 @@
+"""finra.otc_transparency.normalize_week: a raw capture -> finra_otc.weekly_volume + finra_otc.rejects."""
+
+from __future__ import annotations
+
+from ....errors import BadDataError
+from ....pipelines.base import Pipeline, StepResult
+from ....pipelines.context import StepContext
+from .. import tables as t
+from ..checks import REJECT_RATE, SMBL_RECONCILIATION, UNIQUE_KEYS
+from ..params import NormalizeParams
+from ..rules import normalize
+
+
+class NormalizeWeek(Pipeline):
+    name = "finra.otc_transparency.normalize_week"
+    description = "Type, validate and classify a capture's raw rows: weekly_volume, rejects (with reasons)."
+    Params = NormalizeParams
+    reads = (t.RAW_WEEKLY.name,)
+    writes = (t.WEEKLY_VOLUME.name, t.REJECTS.name)
+    checks = (UNIQUE_KEYS, SMBL_RECONCILIATION, REJECT_RATE)
+
+    def run(self, ctx: StepContext, params: NormalizeParams) -> StepResult:
+        wh = ctx.warehouse
+        t.ensure_tables(wh)
+        week, tier = params.monday, params.tier
+        capture = t.latest_capture(wh, t.RAW_WEEKLY, week, tier, params.capture_id)
+        if capture is None:
+            raise BadDataError(
+                f"no raw data for week {week} tier {tier}{' capture ' + params.capture_id if params.capture_id else ''}: run ingest_week first"
+            )
+        done = t.latest_capture(wh, t.WEEKLY_VOLUME, week, tier, capture["capture_id"])
+        if done is not None and not params.force:
+            ctx.log.info(f"capture {capture['capture_id']} is already normalized (force: true redoes it)")
+            return StepResult(metrics={"skipped": True, "capture_id": capture["capture_id"]})
+        raw = wh.query_df(
+            f"SELECT * FROM {t.RAW_WEEKLY.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
+            [capture["capture_id"], week, tier],
+        )
+        kind = wh.scalar(
+            f"SELECT source_kind FROM {t.CAPTURES.name} WHERE capture_id = ?", [capture["capture_id"]]
+        )
+        result = normalize(raw, week, tier, kind or "dir")
+        with wh.transaction():
+            accepted = t.replace_capture_rows(
+                wh, t.WEEKLY_VOLUME, result.accepted, week, tier, capture, ctx.batch_id
+            )
+            rejected = t.replace_capture_rows(
+                wh, t.REJECTS, result.rejects, week, tier, capture, ctx.batch_id
+            )
+        reasons = result.rejects["reason_code"].value_counts().to_dict()
+        return StepResult(
+            rows_written={t.WEEKLY_VOLUME.name: accepted, t.REJECTS.name: rejected},
+            metrics={
+                "capture_id": capture["capture_id"],
+                **result.counts,
+                **{f"rejects_{k}": int(v) for k, v in reasons.items()},
+            },
+        )

@@ -1,0 +1,220 @@
+"""Normalize: raw text rows of one capture -> typed weekly_volume rows, rejects, and rows of other partitions.
+
+Every raw row lands in exactly one bucket, decided by the first rule that applies:
+
+=================  ==============================================================================
+PARSE_ERROR        wrong number of fields; a number or date that does not parse; an unknown summary type
+INVALID_TIER       the tier is none of NMS Tier 1, NMS Tier 2, OTC (in any of FINRA's spellings)
+other partition    a valid row of another tier, or (directory and API sources) of another week
+WRONG_WEEK         weekStartDate not a Monday / WeekEnding not a Friday, or (a single source_path file)
+                   a row of another week than the one requested
+INVALID_SYMBOL     after trim and upper-case the symbol must match ``^[A-Z][A-Z0-9.\\-/]{0,19}$``
+INVALID_MPID       ATS venue rows need a 4-character alphanumeric MPID
+NEGATIVE_VOLUME    shares or trades below zero
+ZERO_VOLUME        0 shares and 0 trades
+accepted           everything else
+=================  ==============================================================================
+
+So raw rows = accepted + rejected + other-partition rows, for every capture.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .calendar import week_ending_of
+from .layouts import SUMMARY_TYPES
+from .sources import row_tiers, row_weeks
+
+SYMBOL_PATTERN = r"^[A-Z][A-Z0-9.\-/]{0,19}$"
+MPID_PATTERN = r"^[A-Z0-9]{4}$"
+_NUMBER = r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$"
+_INTEGER = r"^[-+]?\d+(\.0*)?$"
+_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+@dataclass
+class NormalizeResult:
+    accepted: pd.DataFrame
+    rejects: pd.DataFrame
+    raw_rows: int
+    other_rows: int
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows_raw": self.raw_rows,
+            "rows_accepted": len(self.accepted),
+            "rows_rejected": len(self.rejects),
+            "rows_other_partitions": self.other_rows,
+        }
+
+
+class _Verdicts:
+    """First-rule-wins bookkeeping of a reason (or ``other``) per row."""
+
+    def __init__(self, index: pd.Index) -> None:
+        self.reason = pd.Series(None, index=index, dtype=object)
+        self.detail = pd.Series(None, index=index, dtype=object)
+
+    def flag(self, mask: pd.Series, reason: str, detail: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool) & self.reason.isna()
+        if not mask.any():
+            return
+        self.reason[mask] = reason
+        self.detail[mask] = detail[mask] if isinstance(detail, pd.Series) else detail
+
+
+def _dates(text: pd.Series) -> pd.Series:
+    good = text.str.match(_DATE, na=False)
+    parsed = pd.to_datetime(text.where(good), format="%Y-%m-%d", errors="coerce")
+    return parsed
+
+
+def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: str) -> NormalizeResult:
+    """Classify one capture's raw rows (see the module docstring for the rules, in order)."""
+    rows = raw.reset_index(drop=True)
+    verdict = _Verdicts(rows.index)
+    layout = rows["source_layout"]
+    quoted = "'" + rows["raw"].astype(str).str.slice(0, 200) + "'"
+
+    bad_width = rows["src_shares"].eq("") & rows["src_trades"].eq("") & rows["src_symbol"].eq("")
+    bad_width &= rows["raw"].astype(str).str.count(r"[|,]") > 0
+    verdict.flag(bad_width, "PARSE_ERROR", "wrong number of fields: " + quoted)
+
+    tiers = row_tiers(rows)
+    tier_text = rows["src_tier_id"].where(rows["src_tier_id"] != "", rows["src_tier_description"])
+    verdict.flag(tiers.isna(), "INVALID_TIER", "unknown tier '" + tier_text.astype(str) + "'")
+    other = tiers.notna() & (tiers != tier)
+    verdict.flag(other, "OTHER", "")
+
+    weeks = pd.Series(None, index=rows.index, dtype=object)
+    for (source_file, source_layout), group in rows.groupby(["source_file", "source_layout"], sort=False):
+        weeks[group.index] = row_weeks(
+            group, str(source_layout), str(source_file).rsplit("/", 1)[-1], tiers[group.index]
+        )
+    week_text = np.where(layout == "spine", rows["src_week_ending"], rows["src_week_start"])
+    week_text = pd.Series(week_text, index=rows.index)
+    has_week_text = layout.isin(["full", "spine"])
+    verdict.flag(has_week_text & weeks.isna(), "PARSE_ERROR", "unparseable week date '" + week_text + "'")
+    verdict.flag(
+        weeks.isna(),
+        "PARSE_ERROR",
+        "cannot tell the week of this row (no date in the file name or lastUpdateDate)",
+    )
+
+    given = _dates(week_text)
+    not_monday = (layout == "full") & given.notna() & (given.dt.weekday != 0)
+    verdict.flag(not_monday, "WRONG_WEEK", "weekStartDate " + week_text + " is not a Monday")
+    not_friday = (layout == "spine") & given.notna() & (given.dt.weekday != 4)
+    verdict.flag(not_friday, "WRONG_WEEK", "WeekEnding " + week_text + " is not a Friday")
+    other_week = weeks.notna() & (weeks != week_start)
+    if source_kind == "path":
+        verdict.flag(
+            other_week,
+            "WRONG_WEEK",
+            "row of week " + weeks.astype(str) + f", not the requested week {week_start}",
+        )
+    else:
+        verdict.flag(other_week, "OTHER", "")
+
+    summary = rows["src_summary_type"].where(layout == "full", "ATS_W_SMBL_FIRM")
+    verdict.flag(~summary.isin(SUMMARY_TYPES), "PARSE_ERROR", "unknown summaryTypeCode '" + summary + "'")
+    shares_ok = rows["src_shares"].str.match(_NUMBER, na=False)
+    verdict.flag(~shares_ok, "PARSE_ERROR", "shares '" + rows["src_shares"] + "' is not a number")
+    trades_ok = rows["src_trades"].str.match(_INTEGER, na=False)
+    verdict.flag(~trades_ok, "PARSE_ERROR", "trades '" + rows["src_trades"] + "' is not a whole number")
+    notional_ok = rows["src_notional"].eq("") | rows["src_notional"].str.match(_NUMBER, na=False)
+    verdict.flag(~notional_ok, "PARSE_ERROR", "notional '" + rows["src_notional"] + "' is not a number")
+    updated = _dates(rows["src_last_update_date"])
+    bad_update = rows["src_last_update_date"].ne("") & updated.isna()
+    verdict.flag(
+        bad_update, "PARSE_ERROR", "lastUpdateDate '" + rows["src_last_update_date"] + "' is not a date"
+    )
+
+    symbol = rows["src_symbol"].str.strip().str.upper()
+    needs_symbol = summary.str.contains("_SMBL", na=False)
+    bad_symbol = needs_symbol & ~symbol.str.match(SYMBOL_PATTERN, na=False)
+    verdict.flag(
+        bad_symbol, "INVALID_SYMBOL", "symbol '" + rows["src_symbol"] + "' does not match " + SYMBOL_PATTERN
+    )
+    mpid = rows["src_mpid"].str.strip().str.upper()
+    needs_mpid = summary.isin(["ATS_W_SMBL_FIRM", "ATS_W_FIRM"])
+    bad_mpid = needs_mpid & ~mpid.str.match(MPID_PATTERN, na=False)
+    verdict.flag(bad_mpid, "INVALID_MPID", "ATS MPID '" + rows["src_mpid"] + "' is not 4 letters or digits")
+    participant = rows["src_participant_name"].str.strip()
+    crd = rows["src_firm_crd"].str.strip()
+    firm_row = summary.isin(["OTC_W_SMBL_FIRM", "OTC_W_FIRM"])
+    verdict.flag(firm_row & participant.eq("") & crd.eq(""), "PARSE_ERROR", "non-ATS firm row without a firm")
+
+    shares = pd.to_numeric(rows["src_shares"].where(shares_ok), errors="coerce")
+    trades = pd.to_numeric(rows["src_trades"].where(trades_ok), errors="coerce")
+    verdict.flag(
+        (shares < 0) | (trades < 0),
+        "NEGATIVE_VOLUME",
+        "shares=" + rows["src_shares"] + " trades=" + rows["src_trades"],
+    )
+    verdict.flag((shares == 0) & (trades == 0), "ZERO_VOLUME", "0 shares and 0 trades")
+
+    is_other = verdict.reason == "OTHER"
+    rejected = verdict.reason.notna() & ~is_other
+    accepted = verdict.reason.isna()
+
+    capture = {c: rows[c] for c in ("capture_id", "captured_at")}
+    friday = week_ending_of(week_start)
+    rejects = pd.DataFrame(
+        {
+            "week_start": week_start,
+            "week_ending": friday,
+            "tier": tier,
+            "capture_id": capture["capture_id"],
+            "captured_at": capture["captured_at"],
+            "source_file": rows["source_file"],
+            "row_number": rows["row_number"],
+            "reason_code": verdict.reason,
+            "detail": verdict.detail,
+            "raw": rows["raw"],
+        }
+    )[rejected].reset_index(drop=True)
+
+    kind = np.where(summary.str.startswith("ATS"), "ATS", "NON_ATS")
+    unattributed = (
+        (kind == "NON_ATS") & firm_row & (participant.str.lower().eq("de minimis firms") | crd.isin(["0"]))
+    )
+    firm_venue = participant.where(participant.ne(""), "CRD " + crd)
+    venue = pd.Series(
+        np.where(needs_mpid, mpid, np.where(firm_row, firm_venue, None)), index=rows.index, dtype=object
+    )
+    volume = pd.DataFrame(
+        {
+            "week_start": week_start,
+            "week_ending": friday,
+            "tier": tier,
+            "summary_type": summary,
+            "venue_kind": kind,
+            "symbol": symbol.where(needs_symbol & symbol.ne(""), None),
+            "issue_name": rows["src_issue_name"].where(rows["src_issue_name"].ne(""), None),
+            "mpid": mpid.where(mpid.ne(""), None),
+            "firm_crd": crd.where(crd.ne(""), None),
+            "participant_name": participant.where(participant.ne(""), None),
+            "venue": venue,
+            "product_type": rows["src_product_type"].where(rows["src_product_type"].ne(""), None),
+            "is_unattributed": unattributed,
+            "shares": shares.astype("float64"),
+            "trades": trades.astype("float64"),
+            "notional": pd.to_numeric(
+                rows["src_notional"].where(rows["src_notional"].ne("")), errors="coerce"
+            ),
+            "last_update_date": updated.dt.date,
+            "capture_id": capture["capture_id"],
+            "captured_at": capture["captured_at"],
+            "row_number": rows["row_number"],
+            "source_file": rows["source_file"],
+        }
+    )[accepted].reset_index(drop=True)
+    volume["trades"] = volume["trades"].astype("int64")
+    return NormalizeResult(volume, rejects, len(rows), int(is_other.sum()))

@@ -1,0 +1,161 @@
+"""Read source files (any of the three layouts) into raw text rows, and route each row to its (week, tier).
+
+Nothing is interpreted beyond what routing needs: every field stays text for the raw table, and a row
+that cannot be parsed keeps its original line so normalize can reject it with the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...errors import BadDataError
+from .calendar import TIERS, parse_tier, week_from_publication, week_start_of
+from .layouts import RAW_COLUMNS, SOURCE_FIELDS, detect_layout
+
+SOURCE_SUFFIXES = (".psv", ".csv", ".txt")
+_DATE_IN_NAME = re.compile(r"(?<![0-9])(\d{4})-?(\d{2})-?(\d{2})(?![0-9])")
+_NOT_A_TIER = {"na", "notapplicable"}  # market-wide *_VOL_STATS rows carry tier NA
+
+
+@dataclass
+class SourceFile:
+    """One parsed file: its layout and a frame of raw text rows (``src_*`` columns, ``raw``, ``row_number``)."""
+
+    path: Path
+    layout: str
+    rows: pd.DataFrame
+    content_hash: str
+
+
+def _week_from_name(name: str) -> dt.date | None:
+    """The first date in a file name that is not a publication date (``..._2025-11-10_pub20251215.psv``)."""
+    for match in _DATE_IN_NAME.finditer(name):
+        if name[max(0, match.start() - 3) : match.start()].lower() == "pub":
+            continue
+        try:
+            return week_start_of(dt.date(int(match[1]), int(match[2]), int(match[3])))
+        except ValueError:
+            continue
+    return None
+
+
+def _date_of(text: str) -> dt.date | None:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text or ""):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _monday_of(text: str) -> dt.date | None:
+    day = _date_of(text)
+    return None if day is None else week_start_of(day)
+
+
+def read_source_file(path: Path) -> SourceFile:
+    """Parse a file by its header; raise :class:`BadDataError` when the header matches no layout."""
+    data = path.read_bytes()
+    text = data.decode("utf-8-sig", errors="replace")
+    lines = text.splitlines()
+    if not lines:
+        raise BadDataError(f"{path}: empty file (no header)")
+    delimiter = "|" if lines[0].count("|") >= lines[0].count(",") else ","
+    header = next(csv.reader([lines[0]], delimiter=delimiter))
+    header = [h.strip() for h in header]
+    layout = detect_layout(header)
+    if layout is None:
+        raise BadDataError(
+            f"{path}: unknown layout; header {header[:8]!r}... matches none of: FINRA weeklySummary records, "
+            "FINRA's 8-column ATS export, spine-core's WeekEnding|Tier|Symbol|MPID|TotalShares|TotalTrades"
+        )
+    fields = SOURCE_FIELDS[layout]
+    numbers = [i + 2 for i, line in enumerate(lines[1:]) if line.strip()]
+    body = [line for line in lines[1:] if line.strip()]
+    width = len(header)
+    parsed = list(csv.reader(body, delimiter=delimiter))
+    # A row with the wrong number of fields keeps only its raw line (normalize rejects it: PARSE_ERROR).
+    bad_width = [len(record) != width for record in parsed]
+    table = pd.DataFrame(
+        [record if len(record) == width else [""] * width for record in parsed], columns=header, dtype=object
+    )
+    frame = pd.DataFrame(
+        {
+            f"src_{column}": (table[fields[column]].str.strip() if column in fields else "")
+            for column in RAW_COLUMNS
+        },
+        index=table.index,
+    )
+    frame["raw"] = body
+    frame["row_number"] = np.asarray(numbers, dtype="int64")
+    frame["bad_width"] = bad_width
+    frame["source_file"] = str(path)
+    frame["source_layout"] = layout
+    return SourceFile(path, layout, frame, hashlib.sha256(data).hexdigest())
+
+
+def route(source: SourceFile) -> pd.DataFrame:
+    """Add ``route_week`` (Monday, or NaT) and ``route_tier`` (a tier, ``other`` for market-wide rows, or
+    None when unknown) to the file's rows."""
+    rows = source.rows
+    rows["route_tier"] = row_tiers(rows)
+    rows["route_week"] = row_weeks(rows, source.layout, source.path.name, rows["route_tier"])
+    return rows
+
+
+def row_tiers(rows: pd.DataFrame) -> pd.Series:
+    """Each row's tier: a canonical tier, ``other`` for market-wide (NA) rows, or None when unknown."""
+    tier_text = rows["src_tier_id"].where(rows["src_tier_id"] != "", rows["src_tier_description"])
+    names = {}
+    for value in tier_text.unique():
+        squashed = re.sub(r"[\s_\-]", "", str(value)).lower()
+        names[value] = "other" if squashed in _NOT_A_TIER else parse_tier(value)
+    return tier_text.map(names)
+
+
+def row_weeks(rows: pd.DataFrame, layout: str, file_name: str, tiers: pd.Series) -> pd.Series:
+    """Each row's week (its Monday), or None: from weekStartDate (full), WeekEnding (spine), or for the
+    8-column export the week in the file name, else the publication-date rule applied to lastUpdateDate."""
+    if layout in ("full", "spine"):
+        column = "src_week_start" if layout == "full" else "src_week_ending"
+        days = {v: _monday_of(v) for v in rows[column].unique()}
+        return rows[column].map(days)
+    named = _week_from_name(file_name)
+    if named is not None:
+        return pd.Series([named] * len(rows), index=rows.index, dtype=object)
+    published = rows["src_last_update_date"].map(
+        {v: _date_of(v) for v in rows["src_last_update_date"].unique()}
+    )
+    return pd.Series(
+        [
+            week_from_publication(p, t) if isinstance(p, dt.date) and t in TIERS else None
+            for p, t in zip(published, tiers, strict=True)
+        ],
+        index=rows.index,
+        dtype=object,
+    )
+
+
+def source_files(directory: Path) -> list[Path]:
+    """The data files of a source directory (sorted; hidden files and README/manifest ignored)."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and p.suffix.lower() in SOURCE_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def content_hash(files: list[SourceFile]) -> str:
+    """Hash of the selected content, independent of file names and order."""
+    digest = hashlib.sha256()
+    for item in sorted(f.content_hash for f in files):
+        digest.update(item.encode())
+    return digest.hexdigest()

@@ -1,0 +1,112 @@
+"""After a step writes: one materialization per table it wrote, then its quality checks as asset check
+evaluations. A failing check that is ``error`` and ``blocking`` (after the step's overrides) fails the step
+without retries: the data, not the machinery, is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from ..pipelines.base import CheckOutcome, Pipeline, QualityCheck, StepResult
+from ..pipelines.context import StepContext
+from ..plan.model import StepPlan
+
+_SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
+
+
+def metadata_value(value: Any) -> Any:
+    """Metadata Dagster can store: scalars as they are, containers as JSON, anything else as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict | list | tuple):
+        return dg.MetadataValue.json(_plain(value))
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def outcome_metadata(outcome: CheckOutcome) -> dict[str, Any]:
+    return {k: metadata_value(v) for k, v in outcome.metadata.items() if v is not None}
+
+
+def effective_policy(check: QualityCheck, step: StepPlan) -> tuple[str, bool]:
+    """(severity, blocking) after the step's ``checks:`` override."""
+    override = step.checks.get(check.name)
+    severity = override.severity if override is not None and override.severity else check.severity
+    blocking = override.blocking if override is not None and override.blocking is not None else check.blocking
+    return severity, blocking
+
+
+def log_materializations(
+    context: dg.OpExecutionContext, translator: Any, step: StepPlan, ctx: StepContext, result: StepResult
+) -> None:
+    shared = {k: metadata_value(v) for k, v in result.metrics.items() if not isinstance(v, dict | list)}
+    for table, rows in result.rows_written.items():
+        metadata: dict[str, Any] = {
+            "rows": rows,
+            "spine/group": ctx.group,
+            "spine/step": step.name,
+            "spine/batch_id": ctx.batch_id,
+            **shared,
+        }
+        preview = result.previews.get(table)
+        if preview:
+            metadata["preview"] = dg.MetadataValue.md(preview)
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=translator.get_asset_key(table),
+                description=f"{rows} rows written by {ctx.group} / {step.name} ({step.pipeline})",
+                metadata=metadata,
+            )
+        )
+
+
+def evaluate_checks(
+    context: dg.OpExecutionContext, translator: Any, pipeline: Pipeline, step: StepPlan, ctx: StepContext
+) -> None:
+    """Evaluate and record every check of the pipeline; raise when a blocking error check failed."""
+    blocking_failures = []
+    for check in pipeline.checks:
+        severity, blocking = effective_policy(check, step)
+        outcome = check.evaluate(ctx)
+        context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=translator.get_asset_key(check.table),
+                check_name=check.name,
+                passed=outcome.passed,
+                severity=_SEVERITY[severity],
+                description=outcome.message,
+                metadata=outcome_metadata(outcome),
+                blocking=blocking,
+            )
+        )
+        level = context.log.info if outcome.passed else context.log.warning
+        level(
+            f"check {check.table}:{check.name} {'passed' if outcome.passed else 'FAILED'}: {outcome.message}"
+        )
+        if not outcome.passed and severity == "error" and blocking:
+            blocking_failures.append(f"{check.name} ({outcome.message})")
+    if blocking_failures:
+        raise dg.Failure(
+            description=f"blocking quality check(s) failed in step {step.name!r}: "
+            + "; ".join(blocking_failures),
+            allow_retries=False,
+        )
+
+
+def check_result(check: QualityCheck, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=_SEVERITY[check.severity],
+        description=outcome.message,
+        metadata=outcome_metadata(outcome),
+    )

@@ -1,0 +1,106 @@
+"""The Warehouse protocol and table declarations shared by both backends (pure Python + pandas)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import pandas as pd
+
+from ..errors import StepRunError
+
+ColumnType = Literal["text", "double", "bigint", "date", "timestamp", "boolean"]
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class WarehouseError(StepRunError):
+    """The warehouse could not be reached or refused an operation (retryable: locks, lost connections)."""
+
+
+def quote_identifier(name: str) -> str:
+    """A validated, quoted SQL identifier (``schema.table`` allowed). Never built from unchecked strings."""
+    parts = name.split(".")
+    for part in parts:
+        if not _IDENTIFIER.match(part):
+            raise ValueError(f"not a valid SQL identifier: {name!r} (lower-case letters, digits, '_')")
+    return ".".join(f'"{part}"' for part in parts)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    nullable: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table declaration: name ``schema.table``, columns, and the key that identifies a row in a capture."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def schema(self) -> str:
+        return self.name.split(".")[0]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+class Warehouse(Protocol):
+    """What pipelines use. SQL uses ``?`` placeholders on both backends; tables move as pandas frames.
+
+    Writes happen inside :meth:`transaction` so a step's delete + insert is all or nothing.
+    """
+
+    dialect: str
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+
+    def query_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Run a query and return its rows as a DataFrame."""
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row (None when there is no row)."""
+
+    def insert_df(self, table: Table, frame: pd.DataFrame) -> int:
+        """Bulk-insert ``frame`` (its columns named like the table's); returns the rows written."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Commit on success, roll back on error."""
+
+    def ensure_tables(self, tables: Sequence[Table], views: Sequence[tuple[str, str]] = ()) -> None:
+        """Create the schemas, tables and views if missing (idempotent)."""
+
+    def close(self) -> None: ...
+
+
+def column_sql(column: Column, types: dict[str, str]) -> str:
+    null = "" if column.nullable else " NOT NULL"
+    return f"{quote_identifier(column.name)} {types[column.type]}{null}"
+
+
+def create_table_sql(table: Table, types: dict[str, str]) -> str:
+    cols = ",\n  ".join(column_sql(c, types) for c in table.columns)
+    return f"CREATE TABLE IF NOT EXISTS {quote_identifier(table.name)} (\n  {cols}\n)"
+
+
+def frame_for(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly the table's columns, in order (missing ones are an error, not a silent null)."""
+    missing = [c for c in table.column_names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"cannot insert into {table.name}: the frame lacks columns {missing}")
+    return frame[table.column_names]
+
+
+def chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), size):
+        yield frame.iloc[start : start + size]

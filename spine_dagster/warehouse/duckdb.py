@@ -1,0 +1,93 @@
+"""DuckDB backend: an embedded file (the default warehouse). Inserts go straight from pandas/Arrow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .base import Table, WarehouseError, create_table_sql, frame_for, quote_identifier
+
+TYPES = {
+    "text": "VARCHAR",
+    "double": "DOUBLE",
+    "bigint": "BIGINT",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "boolean": "BOOLEAN",
+}
+
+
+class DuckDBWarehouse:
+    """A DuckDB file (or ``:memory:``). One process writes a file at a time: a busy file is retried."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str, *, lock_timeout_seconds: float = 60.0) -> None:
+        import duckdb
+
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + lock_timeout_seconds
+        while True:
+            try:
+                self.con = duckdb.connect(path)
+                break
+            except duckdb.IOException as exc:  # another process holds the file lock
+                if time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"DuckDB file {path} is busy (locked by another process): {exc}"
+                    ) from exc
+                time.sleep(0.2)
+        self.path = path
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.con.execute(sql, list(params))
+
+    def query_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self.con.execute(sql, list(params)).df()
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.con.execute(sql, list(params)).fetchone()
+        return None if row is None else row[0]
+
+    def insert_df(self, table: Table, frame: pd.DataFrame) -> int:
+        data = frame_for(table, frame)
+        if data.empty:
+            return 0
+        self.con.register("_spine_insert", data)
+        try:
+            columns = ", ".join(quote_identifier(c) for c in table.column_names)
+            self.con.execute(
+                f"INSERT INTO {quote_identifier(table.name)} ({columns}) SELECT {columns} FROM _spine_insert"
+            )
+        finally:
+            self.con.unregister("_spine_insert")
+        return len(data)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    def ensure_tables(self, tables: Sequence[Table], views: Sequence[tuple[str, str]] = ()) -> None:
+        with self.transaction():
+            for schema in sorted({t.schema for t in tables}):
+                self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            for table in tables:
+                self.con.execute(create_table_sql(table, TYPES))
+            for name, select in views:
+                self.con.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {select}")
+
+    def close(self) -> None:
+        self.con.close()
