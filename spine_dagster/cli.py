@@ -212,6 +212,40 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _partitions_to_run(args: argparse.Namespace, spec: Any) -> list[tuple[str | None, dict[str, Any]]]:
+    """(Dagster partition key, params it fills) for each run ``spine run`` should make."""
+    import datetime as dt
+
+    if not args.partition and not args.partition_range:
+        if spec.partitions is not None:
+            raise SpineError(
+                f"group {spec.name!r} is partitioned: give --partition WEEK|VALUE or --partition-range FROM..TO"
+            )
+        return [(None, {})]
+    if spec.partitions is None:
+        raise SpineError(f"group {spec.name!r} is not partitioned: drop --partition/--partition-range")
+    found = [_partition_key(spec, key) for key in args.partition or []]
+    if args.partition_range:
+        first, sep, last = args.partition_range.partition("..")
+        try:
+            day, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+        except ValueError:
+            raise SpineError(
+                f"--partition-range {args.partition_range!r}: expected FROM..TO, two YYYY-MM-DD dates"
+            ) from None
+        if not sep or day > end:
+            raise SpineError(f"--partition-range {args.partition_range!r}: expected FROM..TO with FROM <= TO")
+        values = list(spec.partitions.static.values) if spec.partitions.static else [None]
+        while day <= end:
+            for value in values:
+                found.append(_partition_key(spec, day.isoformat() if value is None else f"{day}|{value}"))
+            day += dt.timedelta(days=7)
+    unique: dict[str | None, dict[str, Any]] = {}
+    for key, filled in found:
+        unique.setdefault(key, filled)
+    return list(unique.items())
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import dataclasses
 
@@ -220,53 +254,36 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run_params = _parse_params(args.param)
     group = _find_group(args, args.group)
     spec = group.spec
-    check_params = dict(run_params)
-    partition = None
-    if args.partition is not None:
-        if spec.partitions is None:
-            raise SpineError(f"group {spec.name!r} is not partitioned: drop --partition")
-        partition, filled = _partition_key(spec, args.partition)
-        check_params.update(filled)
-    elif spec.partitions is not None:
-        raise SpineError(
-            f"group {spec.name!r} is partitioned: give --partition WEEK (and |VALUE for the static dimension)"
-        )
-    _plan(args, group, check_params)  # bad params fail here, before a run is created
+    runs = _partitions_to_run(args, spec)
+    for _key, filled in runs:
+        _plan(args, group, {**run_params, **filled})  # bad params fail here, before any run is created
     settings = dataclasses.replace(get_settings(), groups_dir=Path(args.groups_dir))
     table = args.format == "table"
-    if table:
-        print(f"running {spec.name} ({len(spec.steps)} steps, {spec.policy.execution})", file=out, flush=True)
 
     def emit(line: str) -> None:
         print(line, file=out, flush=True)
 
-    try:
-        outcome = run_group(
-            settings, spec.name, run_params, partition=partition, emit=emit if table else None
-        )
-    except KeyError:
-        raise SpineError(
-            f"group {spec.name!r} is not in the Dagster code location (run `spine validate` to see why)"
-        ) from None
-    if table:
-        rows = [
-            [
-                s.name,
-                s.status,
-                s.attempts,
-                "-" if s.duration_seconds is None else f"{s.duration_seconds:.2f}",
-                s.error or "",
-            ]
-            for s in outcome.steps
-        ]
-        print(_table(rows, ["step", "status", "attempts", "seconds", "error"]), file=out)
-        print(
-            f"group {outcome.group}: {outcome.status}  (run {outcome.run_id}, batch {outcome.batch_id})",
-            file=out,
-        )
-    else:
-        _dump_json(outcome.to_json(), out)
-    return EXIT_OK if outcome.status == "completed" else EXIT_INVALID
+    outcomes = []
+    for key, _filled in runs:
+        if table:
+            where = f", partition {key}" if key else ""
+            emit(f"running {spec.name} ({len(spec.steps)} steps, {spec.policy.execution}{where})")
+        try:
+            outcome = run_group(settings, spec.name, run_params, partition=key, emit=emit if table else None)
+        except KeyError:
+            raise SpineError(
+                f"group {spec.name!r} is not in the Dagster code location (run `spine validate` to see why)"
+            ) from None
+        outcomes.append(outcome)
+        if table:
+            _print_outcome(args, outcome, out)
+    if not table:
+        data = outcomes[0].to_json() if len(outcomes) == 1 else {"runs": [o.to_json() for o in outcomes]}
+        _dump_json(data, out)
+    elif len(outcomes) > 1:
+        done = sum(o.status == "completed" for o in outcomes)
+        emit(f"{done} of {len(outcomes)} runs completed")
+    return EXIT_OK if all(o.status == "completed" for o in outcomes) else EXIT_INVALID
 
 
 def _print_outcome(args: argparse.Namespace, outcome: Any, out: TextIO) -> int:
@@ -543,7 +560,13 @@ def build_parser() -> argparse.ArgumentParser:
     params(p)
     p.add_argument(
         "--partition",
-        help="partition key: the week's first day (YYYY-MM-DD), plus |VALUE for a static dimension",
+        action="append",
+        help="a partition: a day of the week (YYYY-MM-DD), plus |VALUE for a static dimension; repeatable",
+    )
+    p.add_argument(
+        "--partition-range",
+        metavar="FROM..TO",
+        help="every week from FROM to TO (dates), times every static value: one run each, oldest first",
     )
     formats(p, ("table", "json"))
     p.set_defaults(func=cmd_run, skip_pipeline_check=False)

@@ -139,8 +139,12 @@ def _execute(
 
 
 def _location(settings: Settings) -> Any:
+    import warnings
+
     from .defs import build_code_location
 
+    # Dagster warns about its own internal copy of run-status sensors (owners=None); not actionable here.
+    warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition")
     os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)  # step processes rebuild the same definitions
     prepare_dagster_home(settings)
     return build_code_location(settings)

@@ -1,7 +1,7 @@
 """Warehouse tables as external assets (lineage from what pipelines read and write) and their quality
 checks as asset checks that can be run alone from the UI."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: Dagster inspects the check function's context annotation.
 
 from collections import defaultdict
 

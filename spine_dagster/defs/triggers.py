@@ -21,6 +21,15 @@ from .config import run_config_for
 from .translator import SpineDagsterTranslator
 
 _STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
+_CRON_DAY = {
+    "sunday": 0,
+    "monday": 1,
+    "tuesday": 2,
+    "wednesday": 3,
+    "thursday": 4,
+    "friday": 5,
+    "saturday": 6,
+}
 _SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.DefaultSensorStatus.STOPPED}
 
 
@@ -43,27 +52,54 @@ def build_schedules(
         )
     parts = spec.partitions
     if parts is not None and parts.schedule is not None:
-        sched = parts.schedule
-        schedules.append(
-            dg.build_schedule_from_partitioned_job(
-                job,
-                name=translator.get_schedule_name(spec, "partitions", 0),
-                description=f"{spec.name}: the newest weekly partition, every week",
-                hour_of_day=sched.hour,
-                minute_of_hour=sched.minute,
-                day_of_week=None
-                if sched.day_of_week is None
-                else (
-                    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday").index(
-                        sched.day_of_week
-                    )
-                    + 1
-                )
-                % 7,
-                default_status=_STATUS[sched.default_status],
-            )
-        )
+        schedules.append(_partition_schedule(plan, job, translator))
     return schedules
+
+
+def _partition_schedule(
+    plan: GroupPlan, job: dg.JobDefinition, translator: SpineDagsterTranslator
+) -> dg.ScheduleDefinition:
+    """Each tick: for every static value, the newest complete week minus its ``lag_weeks``."""
+    spec = plan.group.spec
+    parts = spec.partitions
+    assert parts is not None and parts.schedule is not None
+    sched = parts.schedule
+    day = "*" if sched.day_of_week is None else str(_CRON_DAY[sched.day_of_week])
+    cron = f"{sched.minute} {sched.hour} * * {day}"
+    week_def = translator.get_week_partitions_def(parts.weekly)
+    values: list[str | None] = list(parts.static.values) if parts.static is not None else [None]
+    lags = sched.lag_weeks
+
+    @dg.schedule(
+        name=translator.get_schedule_name(spec, "partitions", 0),
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=sched.timezone,
+        default_status=_STATUS[sched.default_status],
+        description=f"{spec.name}: the newest complete week"
+        + (f" minus lag_weeks {lags}" if lags else "")
+        + f" ({cron}, {sched.timezone})",
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
+        now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+        keys = week_def.get_partition_keys(current_time=now)
+        requests = []
+        for value in values:
+            lag = (
+                lags.get(value, 0)
+                if isinstance(lags, dict) and value is not None
+                else (lags if isinstance(lags, int) else 0)
+            )
+            if lag >= len(keys):
+                continue
+            week = keys[-1 - lag]
+            key = (
+                week if value is None else str(dg.MultiPartitionKey({"week": week, parts.static.name: value}))
+            )  # type: ignore[union-attr]
+            requests.append(dg.RunRequest(run_key=key, partition_key=key))
+        return requests or dg.SkipReason(f"no complete week yet at {now:%Y-%m-%d %H:%M}")
+
+    return _schedule
 
 
 def _partitions_for_file(

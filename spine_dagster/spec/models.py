@@ -269,14 +269,23 @@ class StaticPartitionSpec(SpecModel):
         return self.param or self.name
 
 
+LagWeeks = Annotated[StrictInt, Field(ge=0, le=52)]
+
+
 class PartitionScheduleSpec(SpecModel):
-    """A schedule built from the partitioned job: each tick runs the newest partition."""
+    """A schedule built from the partitioned job: each tick runs the newest complete week.
+
+    ``lag_weeks`` runs an older week instead: that many weeks before the newest complete one, either one
+    number or one per value of the static dimension (FINRA publishes NMS Tier 1 two weeks before the
+    other tiers).
+    """
 
     hour: Annotated[StrictInt, Field(ge=0, le=23)] = 0
     minute: Annotated[StrictInt, Field(ge=0, le=59)] = 0
     day_of_week: Weekday | None = None
     timezone: Timezone = "UTC"
     default_status: DefaultStatus = "stopped"
+    lag_weeks: LagWeeks | dict[PartitionValue, LagWeeks] = 0
 
 
 class PartitionsSpec(SpecModel):
@@ -291,6 +300,15 @@ class PartitionsSpec(SpecModel):
                 f"the weekly and static dimensions both fill param {self.weekly.param!r}: give them "
                 "different params"
             )
+        lags = self.schedule.lag_weeks if self.schedule is not None else 0
+        if isinstance(lags, dict):
+            values = self.static.values if self.static is not None else ()
+            unknown = [v for v in lags if v not in values]
+            if unknown:
+                raise ValueError(
+                    f"schedule.lag_weeks names {', '.join(map(repr, unknown))}, not values of the static dimension "
+                    f"({', '.join(values) or 'there is none'})"
+                )
         return self
 
 

@@ -195,10 +195,31 @@ def test_partitions_are_weeks_ending_friday_times_tiers(tmp_path: Path) -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2025, 1, 13, 6)
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2025, 1, 13, 6, tzinfo=dt.UTC),
+            repository_def=location.definitions.get_repository_def(),
         )
         result = schedule.evaluate_tick(context)
     assert sorted(r.partition_key for r in result.run_requests) == ["NMS_TIER_1|2025-01-04", "OTC|2025-01-04"]
+
+
+def test_partition_schedule_follows_per_value_lags(tmp_path: Path) -> None:
+    text = PARTITIONED.replace(
+        "schedule: {hour: 6, day_of_week: monday, timezone: UTC}",
+        "schedule: {hour: 8, day_of_week: wednesday, timezone: America/New_York, lag_weeks: {NMS_TIER_1: 2, OTC: 4}}",
+    )
+    location = _location(tmp_path, {"g.yaml": text})
+    with dg.instance_for_test() as instance:
+        schedule = location.definitions.resolve_schedule_def("part__weekly__schedule_partitions")
+        assert schedule.cron_schedule == "0 8 * * 3"
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2025, 3, 5, 8, tzinfo=dt.UTC),  # a Wednesday
+            repository_def=location.definitions.get_repository_def(),
+        )
+        result = schedule.evaluate_tick(context)
+    # newest complete week (Sat..Fri) at Wed 2025-03-05 starts 2025-02-22; T1 lags 2 weeks, OTC 4.
+    assert sorted(r.partition_key for r in result.run_requests) == ["NMS_TIER_1|2025-02-08", "OTC|2025-01-25"]
 
 
 def test_file_arrival_sensor_runs_each_file_once(tmp_path: Path) -> None:
