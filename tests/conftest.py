@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -76,3 +80,36 @@ def make_test_registry() -> PipelineRegistry:
 @pytest.fixture(name="registry")
 def registry_fixture() -> PipelineRegistry:
     return make_test_registry()
+
+
+@pytest.fixture(name="pg_database")
+def pg_database_fixture() -> Iterator[str]:
+    """A fresh database on the test server, dropped afterwards; yields ``postgresql+psycopg2://.../<db>``.
+
+    Skipped (with the reason shown) only when SPINE_TEST_POSTGRES_URL is unset; .ci/run always sets it.
+    """
+    import psycopg2
+
+    url = os.environ.get("SPINE_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("SPINE_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
+    name = f"spine_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(url)
+    try:
+        yield urlunsplit(("postgresql+psycopg2", parts.netloc, f"/{name}", "", ""))
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(name="warehouse_url", params=["duckdb", "postgres"])
+def warehouse_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A warehouse URL of each backend: a DuckDB file, and a fresh Postgres database."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    return request.getfixturevalue("pg_database")

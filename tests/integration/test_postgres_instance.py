@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
+import json
 
 import psycopg2
 import pytest
 
 from tests.integration.conftest import Workspace
-
-
-@pytest.fixture(name="pg_database")
-def pg_database_fixture() -> Iterator[str]:
-    """A fresh database on the test server; yields its SQLAlchemy URL (postgresql+psycopg2://...)."""
-    url = os.environ.get("SPINE_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("SPINE_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
-    name = f"spine_dagster_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(url)
-    db_url = urlunsplit(("postgresql+psycopg2", parts.netloc, f"/{name}", "", ""))
-    try:
-        yield db_url
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def test_group_run_is_stored_in_postgres(
@@ -47,8 +23,6 @@ def test_group_run_is_stored_in_postgres(
     )
     result = ws.spine("run", "pg.smoke", "--format", "json")
     assert result.returncode == 0, result.stderr
-    import json
-
     run_id = json.loads(result.stdout)["run_id"]
     plain_url = pg_database.replace("postgresql+psycopg2://", "postgresql://")
     with psycopg2.connect(plain_url) as conn, conn.cursor() as cur:
