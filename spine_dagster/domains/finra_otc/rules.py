@@ -108,9 +108,9 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
     )
 
     given = _dates(week_text)
-    not_monday = (layout == "full") & given.notna() & (given.dt.weekday != 0)
+    not_monday = (layout == "full") & given.notna() & (given.dt.day_of_week != 0)
     verdict.flag(not_monday, "WRONG_WEEK", "weekStartDate " + week_text + " is not a Monday")
-    not_friday = (layout == "spine") & given.notna() & (given.dt.weekday != 4)
+    not_friday = (layout == "spine") & given.notna() & (given.dt.day_of_week != 4)
     verdict.flag(not_friday, "WRONG_WEEK", "WeekEnding " + week_text + " is not a Friday")
     other_week = weeks.notna() & (weeks != week_start)
     if source_kind == "path":
