@@ -341,3 +341,282 @@ def _firm_parts(otce: bool) -> _Parts:
         weight=weight / weight.sum(),
         selectable=np.array([True] * len(rows) + [False], dtype=bool),
     )
+
+
+# --- tier parameters (§4.1, §4.3, §4.4) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TierParams:
+    median: float  # median weekly ATS shares of a symbol
+    sd_left: float  # split-lognormal log-sd below / above the median (levels + dynamics together)
+    sd_right: float
+    phi: float  # AR(1) persistence of log volume
+    sigma: float  # AR(1) weekly shock sd
+    price_median: float
+    price_sd: float
+    price_walk: float  # weekly log-price sd
+    ats_coverage: float  # share of the universe with ATS rows in a week
+    otc_coverage: float  # ... with non-ATS rows
+    ats_turnover: float  # weekly exits as a share of the present symbols
+    otc_turnover: float
+    alpha_ats: float  # Dirichlet concentration of the venue split (x prior weights)
+    alpha_otc: float
+    k_ats: tuple[int, float, float]  # (max venues, mean venues, slope on liquidity)
+    k_otc: tuple[int, float, float]
+    otc_ratio: tuple[float, float]  # non-ATS / ATS volume: median, log-sd
+    trade_size_sd: float  # per-symbol log-sd of trade sizes
+    late_share: float  # share of symbols with a lastReportedDate after the week's last trading day
+
+
+_PARAMS = {
+    "T1": _TierParams(
+        median=300_000, sd_left=3.0, sd_right=1.5, phi=0.75, sigma=0.30, price_median=50, price_sd=0.9,
+        price_walk=0.04, ats_coverage=0.925, otc_coverage=0.963, ats_turnover=0.003, otc_turnover=0.003,
+        alpha_ats=12.0, alpha_otc=6.0, k_ats=(31, 17.0, 1.6), k_otc=(35, 9.0, 1.6), otc_ratio=(2.5, 0.35),
+        trade_size_sd=0.4, late_share=0.2,
+    ),
+    "T2": _TierParams(
+        median=45_000, sd_left=2.6, sd_right=1.8, phi=0.75, sigma=0.5, price_median=25, price_sd=1.0,
+        price_walk=0.05, ats_coverage=0.833, otc_coverage=0.949, ats_turnover=0.008, otc_turnover=0.008,
+        alpha_ats=6.0, alpha_otc=5.0, k_ats=(28, 10.5, 1.4), k_otc=(35, 11.5, 1.4), otc_ratio=(2.5, 0.4),
+        trade_size_sd=0.45, late_share=0.2,
+    ),
+    "OTCE": _TierParams(
+        median=5_000, sd_left=3.0, sd_right=2.8, phi=0.7, sigma=1.5, price_median=0.5, price_sd=2.0,
+        price_walk=0.12, ats_coverage=0.396, otc_coverage=0.92, ats_turnover=0.25, otc_turnover=0.10,
+        alpha_ats=3.0, alpha_otc=3.0, k_ats=(3, 1.72, 1.0), k_otc=(10, 1.65, 1.2), otc_ratio=(3.0, 0.8),
+        trade_size_sd=0.3, late_share=0.2,
+    ),
+}  # fmt: skip
+_VENUE_PERSISTENCE = 0.9  # rho of the week-to-week Dirichlet venue/firm shares
+_MARKET_SD = 0.12
+_OTCE_PPEX_SHARE = 0.06  # of the OTCE universe: PPEX-only issues (about 400 ATS rows a week)
+_OTCE_OTHER_EXCLUSIVE_SHARE = 0.01
+_FRACTIONAL_PROBABILITY = 0.3  # of a retail-wholesaler non-ATS row
+_DE_MINIMIS_PRESENCE = 0.85  # of a symbol's non-ATS rows when the bucket is on
+_RECLASS_SHARE = 0.07  # of T1 (and as many T2) names moving tier in the June reclassification week
+
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(80)
+
+
+def _sigmoid(x: np.ndarray | float) -> Any:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+
+
+@functools.cache
+def _solve_offset(target: float, slope: float) -> float:
+    """``c`` with E[sigmoid(c + slope * Z)] = target for a standard normal Z (bisection on Gauss-Hermite)."""
+    lo, hi = -40.0, 40.0
+    norm = math.sqrt(2 * math.pi)
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        mean = float(np.sum(_GH_WEIGHTS * _sigmoid(mid + slope * _GH_NODES)) / norm)
+        lo, hi = (mid, hi) if mean < target else (lo, mid)
+    return (lo + hi) / 2
+
+
+def _rng(seed: int, stream: str, *extra: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(stream.encode()), *extra]))
+
+
+# --- symbols and issue names -----------------------------------------------------------------------------
+
+_LETTERS = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), dtype=object)
+_LETTER_WEIGHTS = np.array(
+    [8, 5, 7, 4, 4, 4, 4, 3, 4, 1.5, 2, 4, 6, 4, 3, 5, 1, 4, 7, 5, 2, 3, 2, 1.5, 1, 1], dtype=float
+)
+_SYLLABLES = (
+    "ab", "ac", "ad", "al", "am", "an", "ar", "as", "at", "av", "ba", "be", "bi", "bo", "bra", "bri", "ca",
+    "ce", "ci", "co", "cor", "cra", "da", "de", "di", "do", "dra", "el", "en", "er", "ex", "fa", "fe", "fi",
+    "fo", "fra", "ga", "ge", "gi", "go", "gra", "ha", "he", "hi", "ho", "hy", "id", "il", "in", "ir", "is",
+    "ja", "je", "jo", "ka", "ke", "ki", "ko", "la", "le", "li", "lo", "lu", "ma", "me", "mi", "mo", "mu",
+    "na", "ne", "ni", "no", "nu", "ob", "om", "on", "or", "os", "pa", "pe", "pi", "po", "pra", "pro", "qua",
+    "qui", "ra", "re", "ri", "ro", "ru", "sa", "se", "si", "so", "su", "sy", "ta", "te", "ti", "to", "tra",
+    "tri", "ul", "um", "un", "ur", "va", "ve", "vi", "vo", "wa", "we", "wi", "xa", "xe", "ya", "yo", "za",
+    "ze", "zo",
+)  # fmt: skip
+_ENDINGS = (
+    "n",
+    "x",
+    "r",
+    "s",
+    "l",
+    "on",
+    "ex",
+    "ia",
+    "us",
+    "ar",
+    "ent",
+    "ix",
+    "or",
+    "ine",
+    "al",
+    "um",
+    "is",
+    "ad",
+)
+_WORDS = (
+    "Technologies", "Therapeutics", "Holdings", "Systems", "Bancorp", "Energy", "Pharmaceuticals", "Group",
+    "Networks", "Brands", "Industries", "Financial", "Biosciences", "Semiconductor", "Resources", "Realty",
+    "Medical", "Software", "Logistics", "Foods", "Motors", "Minerals", "Communications", "Capital",
+)  # fmt: skip
+_SPONSORS = (
+    "iShares", "Vanguard", "SPDR", "Invesco", "Global X", "ProShares", "Direxion Daily", "VanEck",
+    "First Trust", "Schwab",
+)  # fmt: skip
+_THEMES = (
+    "S&P 500", "MSCI Emerging Markets", "Core U.S. Aggregate Bond", "Russell 2000", "Semiconductor",
+    "Gold Trust", "20+ Year Treasury Bond", "iBoxx $ High Yield Corporate Bond", "Clean Energy",
+    "Dividend Appreciation", "Nasdaq-100", "Regional Banks", "Biotech", "Uranium", "Bitcoin Strategy",
+)  # fmt: skip
+_MODIFIERS = (
+    "",
+    " Equal Weight",
+    " 2X Leveraged",
+    " Ultra-Short",
+    " Covered Call",
+    " Momentum",
+    " Value",
+    " Growth",
+)
+_COUNTRIES = (
+    "Hong Kong", "Japan", "Germany", "United Kingdom", "France", "Switzerland", "Netherlands",
+    "Cayman Islands", "China", "Australia", "Canada", "South Africa", "Brazil", "Mexico", "Korea", "Taiwan",
+    "Sweden", "Italy", "Spain", "India",
+)  # fmt: skip
+_SYL_BY_LETTER = {c: tuple(s for s in _SYLLABLES if s[0] == c.lower()) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
+    return options[int(rng.integers(len(options)))]
+
+
+def _stem(rng: np.random.Generator, first: str) -> str:
+    head = _SYL_BY_LETTER.get(first) or _SYLLABLES
+    parts = [_pick(rng, head)] + [_pick(rng, _SYLLABLES) for _ in range(int(rng.integers(0, 2)))]
+    return ("".join(parts) + _pick(rng, _ENDINGS)).capitalize()
+
+
+def _rate(rng: np.random.Generator) -> str:
+    return f"{rng.integers(3, 9)}.{rng.choice([0, 125, 25, 375, 5, 625, 75, 875])}".rstrip("0").rstrip(".")
+
+
+def _date_text(rng: np.random.Generator) -> str:
+    return f"{rng.integers(1, 13):02d}/{rng.integers(1, 29):02d}/{rng.integers(2026, 2061)}"
+
+
+def _nms_issue(rng: np.random.Generator, symbol: str) -> tuple[str, str, bool]:
+    """(issueName, productTypeCode, is_etf) for an NMS symbol: FINRA-style free text with punctuation."""
+    stem = _stem(rng, symbol[0])
+    word = _pick(rng, _WORDS)
+    if "." in symbol:
+        return f"{stem.upper()} {word.upper()} Class {symbol[-1]}", "CTS", False
+    kind = rng.choice(
+        14, p=[0.30, 0.14, 0.05, 0.03, 0.03, 0.05, 0.18, 0.035, 0.025, 0.03, 0.04, 0.02, 0.02, 0.05]
+    )
+    etf = False
+    if kind == 0:
+        name = f"{stem} {word}, Inc. Common Stock"
+    elif kind == 1:
+        name = f"{stem} {word} Corporation Common Stock"
+    elif kind == 2:
+        name = f"{stem} Corp. Class A Common Stock"
+    elif kind == 3:
+        name = f"{stem} & {_stem(rng, _pick(rng, _LETTERS))} Co. Common Stock"
+    elif kind == 4:
+        name = f"{stem}'s {word}, Inc. Common Stock"
+    elif kind == 5:
+        name = f"{stem} {word} Ltd. American Depositary Shares (each representing {rng.integers(2, 11)} Ordinary Shares)"
+    elif kind == 6:
+        name = f"{_pick(rng, _SPONSORS)} {_pick(rng, _THEMES)}{_pick(rng, _MODIFIERS)} ETF"
+        etf = True
+    elif kind == 7:
+        name = (
+            f"{stem} {word} Depositary Shares, each representing a 1/{rng.choice([40, 100, 1000])}th interest in a "
+            f"share of {_rate(rng)}% Series {_pick(rng, 'ABCDEFG')} Cumulative Redeemable Perpetual Preferred "
+            f"Stock, $0.01 par value"
+        )
+    elif kind == 8:
+        name = (
+            f"{stem} Acquisition Corp. Units, each consisting of one Class A ordinary share and one-half of one "
+            f"redeemable warrant"
+        )
+    elif kind == 9:
+        name = f"{stem} {word}, Inc. {_rate(rng)}% Senior Notes due {rng.integers(2027, 2065)}"
+    elif kind == 10:
+        name = f"{stem} {word} Trust Shares of Beneficial Interest"
+    elif kind == 11:
+        name = f"{stem} {word} Inc. Warrants (exp. {_date_text(rng)})"
+    elif kind == 12:
+        name = f"{stem} Municipal Income Fund #{rng.integers(2, 9)} Common Shares"
+    else:
+        name = f"{stem} {word} Inc. Class B Common Stock"
+    product = "CTS" if (etf and rng.random() < 0.8) or (not etf and rng.random() < 0.45) else "UTP"
+    return name[:201], product, etf
+
+
+def _otce_issue(rng: np.random.Generator, symbol: str, klass: int) -> str:
+    """issueName for an OTCE symbol; ``klass`` is 0 (regular) or 1 + the index of its exclusive venue."""
+    stem = _stem(rng, symbol[0])
+    word = _pick(rng, _WORDS)
+    if klass == 1:  # PPEX
+        return f"ARRIVED HOMES {rng.integers(2, 9)} LLC MEMBERSHIP INT SER {_stem(rng, _pick(rng, _LETTERS)).upper()}"
+    if klass == 2:  # SWCL
+        return f"{stem.upper()} LTD {stem.upper()} TOKENS Other"
+    if klass > 2:
+        return f"{stem} {word} LLC Series {_pick(rng, 'ABCDEF')} #{rng.integers(1, 40)} Membership Units"
+    if len(symbol) == 5 and symbol[-1] == "Y":
+        if rng.random() < 0.5:
+            return f"{stem} {word} Ltd Unsponsored ADR ({_pick(rng, _COUNTRIES)})"
+        return f"{stem} {word}, Ltd. Sponsored American Depository Receipt ({_pick(rng, _COUNTRIES)})"
+    if len(symbol) == 5 and symbol[-1] == "F":
+        if rng.random() < 0.5:
+            return f"{stem.upper()} {word.upper()} LTD ORD"
+        return f"{stem} {word} Ltd Ordinary Shares ({_pick(rng, _COUNTRIES)})"
+    kind = rng.choice(6, p=[0.5, 0.18, 0.06, 0.12, 0.08, 0.06])
+    if kind == 0:
+        return f"{stem} {word} Inc Common Stock"
+    if kind == 1:
+        return f"{stem} {word}, Inc. Common Stock"
+    if kind == 2:
+        return (
+            f"{stem.upper()} CAP TR {_pick(rng, ('I', 'II', 'III', 'IV'))} CONV TR {_rate(rng)}% PFD SECS "
+            f"{_date_text(rng)}"
+        )
+    if kind == 3:
+        return f"{stem} {word} Corp Common Stock $0.001 Par Value"
+    if kind == 4:
+        return f"{stem} & {_stem(rng, _pick(rng, _LETTERS))} Holdings, Inc. Common Stock"
+    return f"{stem} {word} Inc Warrants (exp. {_date_text(rng)})"
+
+
+def _draw_tickers(rng: np.random.Generator, n: int, otce: bool, exclude: set[str]) -> list[str]:
+    """``n`` distinct tickers: NMS 1-5 letters (some ``.A``/``.B`` classes), OTCE 4 letters or 5 with F/Y..."""
+    out: dict[str, None] = {}
+    probs = _LETTER_WEIGHTS / _LETTER_WEIGHTS.sum()
+    while len(out) < n:
+        m = max(64, 2 * (n - len(out)))
+        letters = rng.choice(_LETTERS, p=probs, size=(m, 5))
+        if otce:
+            five = rng.random(m) < 0.45
+            fifth = rng.choice(
+                np.array(list("FYQEBLZ"), dtype=object), p=[0.45, 0.33, 0.05, 0.03, 0.05, 0.05, 0.04], size=m
+            )
+            cands = [
+                "".join(row[:4]) + (f if v else "") for row, v, f in zip(letters, five, fifth, strict=True)
+            ]
+        else:
+            lengths = rng.choice([1, 2, 3, 4, 5], p=[0.01, 0.07, 0.37, 0.52, 0.03], size=m)
+            klass = rng.random(m) < 0.025
+            cls_letter = rng.choice(np.array(["A", "B"], dtype=object), p=[0.45, 0.55], size=m)
+            cands = []
+            for row, length, k, c in zip(letters, lengths, klass, cls_letter, strict=True):
+                base = "".join(row[: min(int(length), 4) if k else int(length)])
+                cands.append(f"{base}.{c}" if k else base)
+        for c in cands:
+            if c not in exclude and c not in out:
+                out[c] = None
+                if len(out) == n:
+                    break
+    return list(out)

@@ -27,9 +27,14 @@ def _capture_id(tier: str, week_start: dt.date, captured_at: dt.datetime) -> str
 
 
 def _from_api(params: IngestParams) -> tuple[list[SourceFile], str]:
-    from ..client import FinraOtcClient
+    from ..client import DEFAULT_BASE_URL, FinraOtcClient
 
-    client = FinraOtcClient(token=os.environ.get("FINRA_API_TOKEN") or None)
+    # FINRA_API_BASE_URL points at another server (a proxy, or a local one in tests); the token, when the
+    # data set needs one, comes from the environment and is never logged.
+    client = FinraOtcClient(
+        base_url=os.environ.get("FINRA_API_BASE_URL") or DEFAULT_BASE_URL,
+        token=os.environ.get("FINRA_API_TOKEN") or None,
+    )
     records = client.fetch_week(params.monday, params.tier)
     fields = SOURCE_FIELDS["full"]
     frame = pd.DataFrame(
