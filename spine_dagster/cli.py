@@ -280,10 +280,20 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not table:
         data = outcomes[0].to_json() if len(outcomes) == 1 else {"runs": [o.to_json() for o in outcomes]}
         _dump_json(data, out)
-    elif len(outcomes) > 1:
-        done = sum(o.status == "completed" for o in outcomes)
-        emit(f"{done} of {len(outcomes)} runs completed")
+    else:
+        if len(outcomes) > 1:
+            done = sum(o.status == "completed" for o in outcomes)
+            emit(f"{done} of {len(outcomes)} runs completed")
+        _where_to_look(settings, emit)
     return EXIT_OK if all(o.status == "completed" for o in outcomes) else EXIT_INVALID
+
+
+def _where_to_look(settings: Any, emit: Any) -> None:
+    from .warehouse.connect import redact_url
+
+    home = os.environ.get("DAGSTER_HOME") or str(settings.dagster_home.resolve())
+    emit(f"warehouse: {redact_url(settings.warehouse_url)}  (tables and *_latest views per domain schema)")
+    emit(f"runs:      DAGSTER_HOME={home} dagster dev   then open http://127.0.0.1:3000")
 
 
 def _print_outcome(args: argparse.Namespace, outcome: Any, out: TextIO) -> int:

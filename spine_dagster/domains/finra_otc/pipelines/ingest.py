@@ -72,6 +72,30 @@ def _from_files(params: IngestParams, ctx: StepContext) -> tuple[list[SourceFile
     return files, "dir", skipped
 
 
+_LAYOUT_PREFERENCE = {"full": 0, "ats8": 1, "spine": 2}
+
+
+def _vintage(rows: pd.DataFrame) -> str:
+    """A file's vintage for the partition: its newest ``lastUpdateDate`` (ISO text compares in date order)."""
+    dates = rows["src_last_update_date"]
+    dates = dates[dates.str.match(r"^\d{4}-\d{2}-\d{2}$", na=False)]
+    return str(dates.max()) if len(dates) else ""
+
+
+def _newest_vintage(candidates: list[Any]) -> tuple[list[Any], list[str]]:
+    """The files of a directory that make up a partition's capture: those of the newest vintage, in one
+    layout (FINRA's full record first, then the 8-column export, then spine-core's). Older vintages (a
+    week FINRA republished) and the same rows in another layout are superseded, not mixed in: mixing would
+    count every row twice."""
+    if not candidates:
+        return [], []
+    best = max(c[2] for c in candidates)
+    layout = min((c[0].layout for c in candidates if c[2] == best), key=_LAYOUT_PREFERENCE.__getitem__)
+    chosen = [c for c in candidates if c[2] == best and c[0].layout == layout]
+    superseded = [str(c[0].path) for c in candidates if all(c is not kept for kept in chosen)]
+    return chosen, superseded
+
+
 class IngestWeek(Pipeline):
     name = "finra.otc_transparency.ingest_week"
     description = "Capture one (week, tier) from FINRA files or the FINRA API into finra_otc.raw_weekly."
@@ -88,14 +112,21 @@ class IngestWeek(Pipeline):
             files, kind = _from_api(params)
         else:
             files, kind, skipped = _from_files(params, ctx)
-        selected: list[pd.DataFrame] = []
-        used: list[SourceFile] = []
-        other_tier_rows = 0
+        candidates = []
         for source in files:
             rows = route(source)
             ours = (rows["route_week"] == week) & (rows["route_tier"] == tier)
             if kind == "dir" and not ours.any():
                 continue  # a file of other weeks or tiers: it belongs to other captures
+            candidates.append((source, rows, _vintage(rows[ours])))
+        if kind == "dir":
+            candidates, superseded = _newest_vintage(candidates)
+        else:
+            superseded = []
+        selected: list[pd.DataFrame] = []
+        used: list[SourceFile] = []
+        other_tier_rows = 0
+        for source, rows, _ in candidates:
             keep = rows["route_tier"].isna() | (rows["route_tier"] == tier)
             other_tier_rows += int((~keep).sum())
             selected.append(rows[keep])
@@ -107,6 +138,8 @@ class IngestWeek(Pipeline):
             "files_skipped": len(skipped),
             "rows_other_tiers": other_tier_rows,
         }
+        if superseded:
+            metrics["files_superseded"] = ", ".join(superseded)[:2000]
         if skipped:
             metrics["skipped"] = "; ".join(skipped)[:2000]
         if not used:
