@@ -115,6 +115,11 @@ def _check_step_params(
                     f'it as a run param (declare it with {name}: "{{{{ params.{name} }}}}" in the defaults)',
                 )
                 continue
+            if not name:  # a rule across params (e.g. week_ending must be a Friday)
+                found.add_param(
+                    ("steps", step_index, "name"), f"{label}: {problem.message.split(': ', 1)[-1]}"
+                )
+                continue
             if name in sources:
                 origin = sources[name].describe()
                 path = _value_path(spec, sources[name], name, step_index)
@@ -164,8 +169,8 @@ def plan_group(
 
     ``run_params=None`` plans without run params (what ``spine validate`` and the Dagster definitions
     do): required params stay :data:`~spine_dagster.plan.params.UNRESOLVED` and are not reported missing.
-    ``check_pipelines=False`` (or ``registry=None``) accepts pipeline names that are not registered and
-    skips the checks that need their declarations. ``require_run_params=False`` plans with the run
+    ``check_pipelines=False`` (or ``registry=None``) leaves the registry out entirely: any pipeline name is
+    accepted and no step's params are validated against a pipeline's model. ``require_run_params=False`` plans with the run
     params given and leaves missing required ones :data:`UNRESOLVED` (``spine explain`` uses it).
     """
     loaded = _as_loaded(group)
@@ -177,8 +182,8 @@ def plan_group(
 
     pipelines: dict[int, Pipeline] = {}
     for i, step in enumerate(spec.steps):
-        if registry is not None and step.pipeline in registry:
-            pipelines[i] = registry.get(step.pipeline)
+        if check and step.pipeline in registry:  # type: ignore[operator]
+            pipelines[i] = registry.get(step.pipeline)  # type: ignore[union-attr]
         elif check:
             assert registry is not None
             best = registry.suggest(step.pipeline)

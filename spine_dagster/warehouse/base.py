@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..errors import StepRunError
+
+if TYPE_CHECKING:  # pandas is imported by whoever moves frames, not by table declarations
+    import pandas as pd
 
 ColumnType = Literal["text", "double", "bigint", "date", "timestamp", "boolean"]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -276,7 +276,16 @@ def test_schema_is_json_with_both_shapes() -> None:
 def test_pipelines_json() -> None:
     data = json.loads(run("pipelines", "--format", "json").stdout)
     by_name = {p["name"]: p for p in data["pipelines"]}
-    assert sorted(by_name) == ["spine.fail", "spine.noop", "spine.sleep"]
+    assert {"spine.fail", "spine.noop", "spine.sleep", "finra.otc_transparency.ingest_week"} <= set(by_name)
+    assert by_name["finra.otc_transparency.aggregate_week"]["writes"] == [
+        "finra_otc.symbol_week",
+        "finra_otc.venue_week",
+    ]
+    assert {c["name"] for c in by_name["finra.otc_transparency.normalize_week"]["checks"]} == {
+        "unique_natural_keys",
+        "smbl_reconciliation",
+        "reject_rate",
+    }
     assert by_name["spine.fail"]["params"]["fail_times"] == {"type": "int", "required": False, "default": 0}
     assert by_name["spine.noop"]["accepts_any_param"] is True
 

@@ -35,6 +35,8 @@ def test_backfill_runs_each_partition_through_the_daemon(tmp_path: Path) -> None
         SPINE_GROUPS_DIR=str(REPO / "groups"),
         SPINE_WAREHOUSE_URL=f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
     )
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs()  # create the storage once, before the daemon and the CLI race to
     daemon = subprocess.Popen(
         [_tool("dagster-daemon"), "run", "-w", "workspace.yaml"],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,

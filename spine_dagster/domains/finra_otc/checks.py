@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from pydantic import ValidationError
 
 from ...pipelines.base import CheckOutcome, QualityCheck
@@ -79,6 +77,9 @@ def unique_natural_keys(ctx: StepContext) -> CheckOutcome:
 
 def smbl_reconciliation(ctx: StepContext) -> CheckOutcome:
     """``*_W_SMBL_FIRM`` rows sum to the matching ``*_W_SMBL`` total, where the source carries both."""
+    import numpy as np
+    import pandas as pd
+
     where, params = _scope(ctx)
     frame = ctx.warehouse.query_df(
         f"SELECT week_start, tier, summary_type, symbol, product_type, issue_name, shares, trades "
@@ -193,6 +194,8 @@ def hhi_range(ctx: StepContext) -> CheckOutcome:
 
 def volume_anomaly(ctx: StepContext) -> CheckOutcome:
     """Symbols whose week volume is more than ``anomaly_z`` standard deviations from their window history."""
+    import pandas as pd
+
     where, params = _scope(ctx)
     limit = _param(ctx, "anomaly_z", 4.0)
     window = int(_param(ctx, "window_weeks", 6))

@@ -9,12 +9,13 @@ A ``<table>_latest`` view shows, per (week, tier), the rows of the newest captur
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ...warehouse.base import Column, Table, Warehouse
 from .layouts import RAW_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "finra_otc"
 
@@ -134,6 +135,8 @@ def record_table_capture(
     batch_id: str,
 ) -> None:
     """Note that ``table`` now holds ``capture`` for (week, tier) (inside the caller's transaction)."""
+    import pandas as pd
+
     short = table.name.split(".")[1]
     warehouse.execute(
         f"DELETE FROM {TABLE_CAPTURES.name} WHERE table_name = ? AND capture_id = ? AND week_start = ? AND tier = ?",
@@ -175,6 +178,8 @@ def latest_capture(
     warehouse: Warehouse, table: Table, week_start: dt.date, tier: str, capture_id: str | None = None
 ) -> dict[str, Any] | None:
     """The newest capture ``table`` holds for (week, tier) (or the given one): its id and time."""
+    import pandas as pd
+
     short = table.name.split(".")[1]
     sql = (
         f"SELECT capture_id, captured_at FROM {TABLE_CAPTURES.name} WHERE table_name = ? AND week_start = ? "

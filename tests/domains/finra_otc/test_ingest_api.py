@@ -22,7 +22,7 @@ def finra_server_fixture() -> Iterator[tuple[str, FakeFinra]]:
     fake = FakeFinra(many_t1_rows(12_345))
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             request = httpx.Request(
                 "POST", f"http://127.0.0.1{self.path}", headers=dict(self.headers), content=body

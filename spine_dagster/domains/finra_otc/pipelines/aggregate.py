@@ -7,7 +7,6 @@ from ....pipelines.base import Pipeline, StepResult
 from ....pipelines.context import StepContext
 from .. import tables as t
 from ..checks import HHI_RANGE, MARKET_SHARE_SUM
-from ..metrics import aggregate
 from ..params import CaptureParams
 
 
@@ -36,6 +35,8 @@ class AggregateWeek(Pipeline):
             [capture["capture_id"], week, tier],
         )
         volume["captured_at"] = capture["captured_at"]
+        from ..metrics import aggregate  # pandas work: imported when a step runs, not when it is registered
+
         symbol_week, venue_week = aggregate(volume)
         with wh.transaction():
             symbols = t.replace_capture_rows(

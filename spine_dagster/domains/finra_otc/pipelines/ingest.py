@@ -7,9 +7,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ....errors import BadConfigError, BadDataError
 from ....pipelines.base import Pipeline, StepResult
@@ -19,7 +17,11 @@ from ..calendar import TIER_IDS, week_ending_of
 from ..checks import RAW_NOT_EMPTY
 from ..layouts import RAW_COLUMNS, SOURCE_FIELDS
 from ..params import IngestParams, default_source_dir
-from ..sources import SourceFile, content_hash, read_source_file, route, source_files
+
+if TYPE_CHECKING:  # pandas and the readers load when a step runs, not when the pipeline is registered
+    import pandas as pd
+
+    from ..sources import SourceFile
 
 
 def _capture_id(tier: str, week_start: dt.date, captured_at: dt.datetime) -> str:
@@ -27,7 +29,10 @@ def _capture_id(tier: str, week_start: dt.date, captured_at: dt.datetime) -> str
 
 
 def _from_api(params: IngestParams) -> tuple[list[SourceFile], str]:
+    import pandas as pd
+
     from ..client import DEFAULT_BASE_URL, FinraOtcClient
+    from ..sources import SourceFile
 
     # FINRA_API_BASE_URL points at another server (a proxy, or a local one in tests); the token, when the
     # data set needs one, comes from the environment and is never logged.
@@ -54,6 +59,8 @@ def _from_api(params: IngestParams) -> tuple[list[SourceFile], str]:
 
 
 def _from_files(params: IngestParams, ctx: StepContext) -> tuple[list[SourceFile], str, list[str]]:
+    from ..sources import read_source_file, source_files
+
     if params.source_path:
         path = Path(params.source_path)
         if not path.is_file():
@@ -104,6 +111,10 @@ class IngestWeek(Pipeline):
     checks = (RAW_NOT_EMPTY,)
 
     def run(self, ctx: StepContext, params: IngestParams) -> StepResult:
+        import pandas as pd
+
+        from ..sources import content_hash, route
+
         wh = ctx.warehouse
         t.ensure_tables(wh)
         week, tier = params.monday, params.tier

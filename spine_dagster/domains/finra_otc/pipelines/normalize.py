@@ -8,7 +8,6 @@ from ....pipelines.context import StepContext
 from .. import tables as t
 from ..checks import REJECT_RATE, SMBL_RECONCILIATION, UNIQUE_KEYS
 from ..params import NormalizeParams
-from ..rules import normalize
 
 
 class NormalizeWeek(Pipeline):
@@ -39,6 +38,8 @@ class NormalizeWeek(Pipeline):
         kind = wh.scalar(
             f"SELECT source_kind FROM {t.CAPTURES.name} WHERE capture_id = ?", [capture["capture_id"]]
         )
+        from ..rules import normalize  # pandas work: imported when a step runs, not when it is registered
+
         result = normalize(raw, week, tier, kind or "dir")
         with wh.transaction():
             accepted = t.replace_capture_rows(

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
-
 from ....errors import BadDataError
 from ....pipelines.base import Pipeline, StepResult
 from ....pipelines.context import StepContext
 from .. import tables as t
 from ..calendar import week_ending_of
 from ..checks import VOLUME_ANOMALY
-from ..metrics import rolling
 from ..params import RollingParams
 
 
@@ -45,6 +42,10 @@ class ComputeRolling(Pipeline):
             "WHERE capture_id = ? AND week_start = ? AND tier = ?",
             [capture["capture_id"], week, tier],
         )
+        import pandas as pd
+
+        from ..metrics import rolling  # imported when a step runs, not when the pipeline is registered
+
         frame = rolling(pd.concat([history, current], ignore_index=True), week, params.window_weeks)
         frame = frame.assign(
             week_start=week, week_ending=week_ending_of(week), tier=tier,
