@@ -52,7 +52,7 @@ def _asset_check(check: QualityCheck, translator: SpineDagsterTranslator) -> dg.
         warehouse = context.resources.warehouse.open()
         try:
             ctx = StepContext(
-                group="", step=f"check {check.name}", run_id=context.run_id, batch_id="", warehouse=warehouse,
+                group="", step=f"check {check.name}", run_id=context.op_execution_context.run_id, batch_id="", warehouse=warehouse,
                 log=context.log,  # type: ignore[arg-type]
             )  # fmt: skip
             return check_result(check, check.evaluate(ctx))
