@@ -186,9 +186,17 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from .defs.translator import SpineDagsterTranslator
 
         plan = _plan(args, group, run_params, require_run_params=False)
-        job = SpineDagsterTranslator().get_job_name(group.spec)
+        translator = SpineDagsterTranslator()
+        job = translator.get_job_name(group.spec)
+        config = _run_config(group, plan, run_params)
+        if group.spec.partitions is not None:  # Dagster allows no config mapping on a partitioned job
+            aliases = [translator.get_node_alias(step) for step in plan.steps]
+            config = {"ops": {alias: {"config": {"params": dict(config["params"])}} for alias in aliases}}
+            out.write(
+                '# a partitioned group: also pass the partition, e.g. --tags \'{"dagster/partition": "..."}\'\n'
+            )
         out.write(f"# dagster job execute -m spine_dagster.definitions -j {job} -c <this file>\n")
-        out.write(yaml.safe_dump(_run_config(group, plan, run_params), sort_keys=False))
+        out.write(yaml.safe_dump(config, sort_keys=False))
         return EXIT_OK
     plan = _plan(args, group, run_params)
     if args.format == "json":
@@ -205,7 +213,14 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     print(f"params   {json.dumps(plan.params) if plan.params else '-'}", file=out)
     print(file=out)
     rows = [
-        [s.order, s.level, s.name, s.pipeline, ", ".join(s.depends_on) or "-", json.dumps(dict(s.params))]
+        [
+            s.order,
+            s.level,
+            s.name,
+            s.pipeline,
+            ", ".join(s.depends_on) or "-",
+            json.dumps(dict(s.params), default=repr),
+        ]
         for s in plan.steps
     ]
     print(_table(rows, ["order", "level", "step", "pipeline", "depends_on", "params"]), file=out)
@@ -236,10 +251,15 @@ def _partitions_to_run(args: argparse.Namespace, spec: Any) -> list[tuple[str | 
         if not sep or day > end:
             raise SpineError(f"--partition-range {args.partition_range!r}: expected FROM..TO with FROM <= TO")
         values = list(spec.partitions.static.values) if spec.partitions.static else [None]
-        while day <= end:
+        # Step from the window holding FROM to the window holding TO (windows are 7 days long).
+        end_window = dt.date.fromisoformat(_week_window(spec, end))
+        window = dt.date.fromisoformat(_week_window(spec, day))
+        while window <= end_window:
             for value in values:
-                found.append(_partition_key(spec, day.isoformat() if value is None else f"{day}|{value}"))
-            day += dt.timedelta(days=7)
+                found.append(
+                    _partition_key(spec, window.isoformat() if value is None else f"{window}|{value}")
+                )
+            window += dt.timedelta(days=7)
     unique: dict[str | None, dict[str, Any]] = {}
     for key, filled in found:
         unique.setdefault(key, filled)
@@ -293,7 +313,7 @@ def _where_to_look(settings: Any, emit: Any) -> None:
 
     home = os.environ.get("DAGSTER_HOME") or str(settings.dagster_home.resolve())
     emit(f"warehouse: {redact_url(settings.warehouse_url)}  (tables and *_latest views per domain schema)")
-    emit(f"runs:      DAGSTER_HOME={home} dagster dev   then open http://127.0.0.1:3000")
+    emit(f"runs:      spine dev   (dagster dev with DAGSTER_HOME={home}), then open http://127.0.0.1:3000")
 
 
 def _print_outcome(args: argparse.Namespace, outcome: Any, out: TextIO) -> int:
@@ -338,6 +358,18 @@ def cmd_rerun(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return _print_outcome(args, outcome, out)
 
 
+def _week_window(spec: Any, day: Any) -> str:
+    """The key (first day) of the weekly partition window holding ``day``."""
+    import datetime as dt
+
+    from .defs.translator import SpineDagsterTranslator
+
+    week_def = SpineDagsterTranslator().get_week_partitions_def(spec.partitions.weekly)
+    return week_def.get_partition_key_for_timestamp(
+        dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC).timestamp()
+    )
+
+
 def _partition_key(spec: Any, key: str) -> tuple[str, dict[str, Any]]:
     """Dagster's partition key for ``--partition`` (``WEEK`` or ``WEEK|VALUE`` in either order) and the
     params it fills. WEEK is the week's first day (Dagster's key), or any day of that week."""
@@ -357,9 +389,15 @@ def _partition_key(spec: Any, key: str) -> tuple[str, dict[str, Any]]:
         shape = f"WEEK|{parts.static.name.upper()}" if parts.static else "WEEK"
         raise SpineError(f"--partition {key!r}: expected {shape} with WEEK a date YYYY-MM-DD")
     translator = SpineDagsterTranslator()
-    window = translator.get_week_partitions_def(parts.weekly).get_partition_key_for_timestamp(
-        dt.datetime.combine(dates[0], dt.time(12), tzinfo=dt.UTC).timestamp()
-    )
+    window = _week_window(spec, dates[0])
+    week_def = translator.get_week_partitions_def(parts.weekly)
+    if not week_def.has_partition_key(window):
+        first = week_def.get_first_partition_key()
+        last = week_def.get_last_partition_key()
+        raise SpineError(
+            f"--partition {key!r}: week {window} is not a partition of {spec.name!r} (weeks {first} .. {last}; "
+            "partitions.weekly.start sets the first, the last is the newest complete week)"
+        )
     if parts.static is None:
         return window, translator.get_partition_params(parts, window)
     if others[0] not in parts.static.values:
@@ -370,6 +408,32 @@ def _partition_key(spec: Any, key: str) -> tuple[str, dict[str, Any]]:
 
     multi = dg.MultiPartitionKey({"week": window, parts.static.name: others[0]})
     return str(multi), translator.get_partition_params(parts, multi)
+
+
+def cmd_dev(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``dagster dev`` on the same instance as ``spine run`` (prepared first), bound to localhost by default."""
+    import dataclasses
+    import shutil
+
+    from .launch import prepare_dagster_home
+
+    settings = dataclasses.replace(get_settings(), groups_dir=Path(args.groups_dir))
+    home = prepare_dagster_home(settings)
+    os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    if not Path(dagster).exists():
+        dagster = shutil.which("dagster") or "dagster"
+    target = (
+        ["-w", "workspace.yaml"] if Path("workspace.yaml").is_file() else ["-m", "spine_dagster.definitions"]
+    )
+    command = [dagster, "dev", *target, "-h", args.host, "-p", str(args.port)]
+    print(
+        f"DAGSTER_HOME={home}  groups: {settings.groups_dir}  UI: http://{args.host}:{args.port}",
+        file=out,
+        flush=True,
+    )
+    os.execv(command[0], command)
+    return EXIT_OK  # not reached: exec replaces this process
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -588,6 +652,13 @@ def build_parser() -> argparse.ArgumentParser:
     formats(p, ("table", "json"))
     p.set_defaults(func=cmd_rerun)
 
+    p = sub.add_parser("dev", help="start the Dagster UI and daemon on spine run's instance (dagster dev)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_dev)
+
     p = sub.add_parser("list", help="groups in the groups dir, with their validity")
     p.add_argument("--strict", action="store_true", default=settings.strict, help="exit 1 if any file is bad")
     formats(p, ("table", "json"))
@@ -626,6 +697,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     except FileNotFoundError as exc:
         print(f"spine: {exc}", file=err)
         return EXIT_INVALID
+    except ModuleNotFoundError as exc:
+        if exc.name == "psycopg":  # SQLAlchemy 2.1 maps a bare postgresql:// URL to psycopg 3
+            print(
+                "spine: error: a Postgres URL for Dagster's storage needs the psycopg2 driver: write "
+                "postgresql+psycopg2://... (e.g. in SPINE_DAGSTER_PG_URL)",
+                file=err,
+            )
+            return EXIT_INVALID
+        raise
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
     except BrokenPipeError:  # `spine schema | head`: the reader left; not an error

@@ -187,6 +187,8 @@ def run_group(
     emit: Callable[[str], None] | None = None,
 ) -> GroupOutcome:
     """Execute a group's job and return its spine outcome (also recorded as run tags)."""
+    import dagster as dg
+
     from .plan.batch import group_batch_id
 
     location = _location(settings)
@@ -196,8 +198,13 @@ def run_group(
     from .defs.config import run_config_for
 
     tags = {BATCH_TAG: group_batch_id(group_name)}
-    if partition is not None:
+    if partition is not None:  # the tags Dagster's own partition launches carry (Partitions tab, backfills)
         tags["dagster/partition"] = partition
+        tags["dagster/partition_set"] = f"{job_name}_partition_set"
+        job = location.definitions.resolve_job_def(job_name)
+        if isinstance(job.partitions_def, dg.MultiPartitionsDefinition):
+            key = job.partitions_def.get_partition_key_from_str(partition)
+            tags.update({f"dagster/partition/{dim}": value for dim, value in key.keys_by_dimension.items()})
     plan = location.runtime.plans[job_name]
     run_config = run_config_for(plan, list(location.runtime.aliases[job_name]), dict(run_params))
     return _execute(location, settings, job_name, emit, run_config=run_config, tags=tags)

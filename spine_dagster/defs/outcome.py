@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
-from ..runtime.outcome import GROUP_STATUS_TAG, GroupOutcome
+from ..runtime.outcome import GroupOutcome
 
 OUTCOME_SENSOR_PREFIX = "spine__record_group_outcome"
 
@@ -33,8 +33,7 @@ def build_outcome_sensors(
         )
         def _record(context: dg.RunStatusSensorContext) -> dg.SkipReason:
             run = context.dagster_run
-            if GROUP_STATUS_TAG in run.tags:
-                return dg.SkipReason(f"run {run.run_id} already has its outcome")
+            # Always (re)compute: a re-execution launched from the UI inherits its parent's outcome tags.
             outcome = outcome_of(context.instance, run.run_id)
             if outcome is None:
                 return dg.SkipReason(f"run {run.run_id} is not a spine group run")

@@ -99,6 +99,8 @@ class SpineDagsterTranslator:
             tags["spine/labels"] = ",".join(step.tags)
         if step.timeout_seconds is not None:
             tags["spine/timeout_seconds"] = f"{step.timeout_seconds:g}"
+        if step.owners:
+            tags["spine/owners"] = ",".join(step.owners)
         return tags
 
     # --- policies -------------------------------------------------------------------------------------------

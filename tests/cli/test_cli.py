@@ -297,3 +297,19 @@ def test_garbage_input_never_crashes(tmp_path: Path) -> None:
     result = run("validate", str(tmp_path), "--format", "json")
     assert result.returncode == 1
     assert len(json.loads(result.stdout)["errors"]) == 3
+
+
+def test_plan_of_a_partitioned_group_shows_unresolved_partition_params() -> None:
+    repo_groups = str(GROUP_FIXTURES.parents[2] / "groups")
+    table = run("--groups-dir", repo_groups, "plan", "finra.weekly_refresh")
+    assert table.returncode == 0, table.stderr
+    assert "<needs run params>" in table.stdout
+    config = run(
+        "--groups-dir", repo_groups, "plan", "finra.weekly_refresh", "--format", "dagster-run-config"
+    )
+    import yaml
+
+    data = yaml.safe_load(config.stdout)
+    assert set(data["ops"]) == {"ingest", "normalize", "aggregate", "rolling"}
+    assert data["ops"]["ingest"]["config"]["params"] == {"force": False, "window_weeks": 6}
+    assert "&id" not in config.stdout

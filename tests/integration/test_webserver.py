@@ -93,3 +93,32 @@ def test_webserver_shows_shipped_groups_and_spine_runs(ws: Workspace) -> None:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_spine_dev_serves_the_ui_on_localhost(ws: Workspace) -> None:
+    env = ws.env(SPINE_GROUPS_DIR=str(REPO / "groups"))
+    env.pop("DAGSTER_HOME")  # spine dev prepares $SPINE_HOME/dagster itself, as on a fresh clone
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "spine_dagster", "dev", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        banner = server.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in banner and "spine_home/dagster" in banner
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert time.time() < deadline, "spine dev did not serve the UI"
+                time.sleep(0.5)
+        assert (ws.root / "spine_home" / "dagster" / "dagster.yaml").is_file()
+    finally:
+        os.killpg(
+            server.pid, signal.SIGKILL
+        )  # dagster dev ignores SIGTERM when backgrounded (docs/dagster.md)
+        server.wait(timeout=15)
