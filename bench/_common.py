@@ -95,8 +95,13 @@ def run_child(
     """Run a command, timing its wall clock from spawn to exit (interpreter start included)."""
     start = time.perf_counter()
     proc = subprocess.run(
-        list(cmd), env=dict(env) if env is not None else None, cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        list(cmd),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     wall = time.perf_counter() - start
     result = ProcResult(wall, proc.returncode, proc.stdout, proc.stderr)
@@ -224,7 +229,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
 
     def line(row: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
 
     lines = [line(cells[0]), "  ".join("-" * w for w in widths), *(line(r) for r in cells[1:])]
     if title:

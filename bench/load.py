@@ -34,8 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import yaml  # noqa: E402
-from _common import (  # noqa: E402
+import yaml
+from _common import (
     BENCH,
     OUT,
     PYTHON,
@@ -164,8 +164,12 @@ def bench_sizes(sizes: list[tuple[int, int]], repeats: int, repeats_1000: int) -
             runs = interleaved(
                 reps,
                 {
-                    "ours": lambda: run_child([PYTHON, CHILD, "ours"], env=ours_env, cwd=tmp),
-                    "bare": lambda: run_child([PYTHON, CHILD, "bare", str(description)], env=bare_env, cwd=tmp),
+                    "ours": lambda env=ours_env, cwd=tmp: run_child(
+                        [PYTHON, CHILD, "ours"], env=env, cwd=cwd
+                    ),
+                    "bare": lambda env=bare_env, cwd=tmp, desc=str(description): run_child(
+                        [PYTHON, CHILD, "bare", desc], env=env, cwd=cwd
+                    ),
                 },
             )
         ours = [r.last_json() | {"wall_s": r.wall} for r in runs["ours"]]
@@ -191,7 +195,9 @@ def bench_sizes(sizes: list[tuple[int, int]], repeats: int, repeats_1000: int) -
         row["ours_wall_samples_s"] = [d["wall_s"] for d in ours]
         row["bare_wall_samples_s"] = [d["wall_s"] for d in bare]
         results.append(row)
-        log(f"[sizes]   ours {row['ours_wall_s']:.2f}s bare {row['bare_wall_s']:.2f}s ratio {row['ratio_wall']:.2f}")
+        log(
+            f"[sizes]   ours {row['ours_wall_s']:.2f}s bare {row['bare_wall_s']:.2f}s ratio {row['ratio_wall']:.2f}"
+        )
     return results
 
 
@@ -376,8 +382,20 @@ def report(data: dict[str, Any]) -> None:
             for r in data["sizes"]
         ]
         print_table(
-            ["N x M", "reps", "ours s", "bare s", "ratio", "ours imp", "ours build", "ours resolve",
-             "bare imp", "bare build", "bare resolve", "ratio b+r"],
+            [
+                "N x M",
+                "reps",
+                "ours s",
+                "bare s",
+                "ratio",
+                "ours imp",
+                "ours build",
+                "ours resolve",
+                "bare imp",
+                "bare build",
+                "bare resolve",
+                "ratio b+r",
+            ],
             rows,
             "Definitions load in a fresh process (process wall clock, medians; 'imp/build/resolve' are in-process phases)",
         )
@@ -401,7 +419,10 @@ def report(data: dict[str, Any]) -> None:
                 ["whole process wall clock (interpreter start/exit included)", s["process_wall_s"]],
                 ["context: `import dagster` alone (in process)", s["import_dagster_s"]],
                 ["context: `import dagster` process wall clock", s["import_dagster_process_wall_s"]],
-                [f"target (import + build) <= {s['target_s']} s", "met" if s["import_build_s"] <= s["target_s"] else "MISSED"],
+                [
+                    f"target (import + build) <= {s['target_s']} s",
+                    "met" if s["import_build_s"] <= s["target_s"] else "MISSED",
+                ],
             ],
             f"Shipped groups ({s['jobs']} jobs), fresh process, median of {s['repeats']}",
         )
@@ -410,10 +431,25 @@ def report(data: dict[str, Any]) -> None:
         print_table(
             ["measure", "ours", "bare", "ratio"],
             [
-                ["process wall s", mp["ours_wall_s"], mp["bare_wall_s"], ratio(mp["ours_wall_s"], mp["bare_wall_s"])],
+                [
+                    "process wall s",
+                    mp["ours_wall_s"],
+                    mp["bare_wall_s"],
+                    ratio(mp["ours_wall_s"], mp["bare_wall_s"]),
+                ],
                 ["s per step (wall / 5)", mp["ours_per_step_s"], mp["bare_per_step_s"], mp["ratio_per_step"]],
-                ["s per step (run start->end / 5)", mp["ours_run_per_step_s"], mp["bare_run_per_step_s"], mp["ratio_run_per_step"]],
-                ["step process start gap s (WORKER_STARTING->STEP_START)", mp["ours_step_start_gap_s"], mp["bare_step_start_gap_s"], mp["ratio_step_start_gap"]],
+                [
+                    "s per step (run start->end / 5)",
+                    mp["ours_run_per_step_s"],
+                    mp["bare_run_per_step_s"],
+                    mp["ratio_run_per_step"],
+                ],
+                [
+                    "step process start gap s (WORKER_STARTING->STEP_START)",
+                    mp["ours_step_start_gap_s"],
+                    mp["bare_step_start_gap_s"],
+                    mp["ratio_step_start_gap"],
+                ],
             ],
             f"Multiprocess executor (forkserver, max_concurrent 2), {mp['steps']}-step no-op chain, median of {mp['repeats']}",
         )
@@ -426,7 +462,9 @@ def report(data: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="CI smoke mode: tiny sizes, one repeat each")
     parser.add_argument("--only", default="sizes,shipped,multiprocess", help="comma list of parts to run")
     parser.add_argument("--sizes", help="comma list like 10x5,1000x20 (default: the full grid)")
@@ -467,18 +505,22 @@ def main(argv: list[str] | None = None) -> int:
     if at_1000:
         worst = max(r["ratio_wall"] for r in at_1000)
         targets["load ratio ours/bare at N=1000 (worst M)"] = {
-            "value": worst, "limit": TARGETS["ratio_at_1000"], "met": worst <= TARGETS["ratio_at_1000"]
+            "value": worst,
+            "limit": TARGETS["ratio_at_1000"],
+            "met": worst <= TARGETS["ratio_at_1000"],
         }
     if "shipped" in data:
         value = data["shipped"]["import_build_s"]
         targets["shipped import+build seconds"] = {
-            "value": value, "limit": TARGETS["shipped_import_build_s"],
+            "value": value,
+            "limit": TARGETS["shipped_import_build_s"],
             "met": value <= TARGETS["shipped_import_build_s"],
         }
     if "multiprocess" in data:
         value = data["multiprocess"]["ratio_per_step"]
         targets["multiprocess per-step ratio"] = {
-            "value": value, "limit": TARGETS["multiprocess_per_step_ratio"],
+            "value": value,
+            "limit": TARGETS["multiprocess_per_step_ratio"],
             "met": value <= TARGETS["multiprocess_per_step_ratio"],
         }
     data["targets"] = targets

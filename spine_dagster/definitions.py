@@ -12,9 +12,14 @@ import dagster as dg
 @dg.definitions
 def defs() -> dg.Definitions:
     """Load groups/*.yaml, plan them, and build the jobs, schedules and sensors."""
+    import gc
+
     from spine_dagster.defs import build_definitions
 
-    return build_definitions()
+    definitions = build_definitions()
+    # Built once per process and kept for its life: exempt from every later garbage collection.
+    gc.freeze()
+    return definitions
 
 
 def job_by_name(job_name: str) -> dg.JobDefinition:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -124,6 +125,23 @@ def build_code_location(
     translator: SpineDagsterTranslator | None = None,
 ) -> SpineCodeLocation:
     """:func:`build_definitions`, keeping the runtime and the problems found."""
+    # Building allocates many long-lived objects; the cyclic GC rescanning them while they are being made
+    # cost as much as the build itself (bench/load.py). It is switched back on afterwards.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_code_location(settings, registry=registry, translator=translator)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_code_location(
+    settings: Settings | None,
+    *,
+    registry: PipelineRegistry | None,
+    translator: SpineDagsterTranslator | None,
+) -> SpineCodeLocation:
     settings = settings or get_settings()
     registry = registry or build_default_registry()
     translator = translator or SpineDagsterTranslator()
@@ -135,9 +153,21 @@ def build_code_location(
     jobs: dict[str, dg.JobDefinition] = {}
     kept: dict[str, GroupPlan] = {}
     aliases: dict[str, dict[str, str]] = {}
+    # The runtime sees `kept` and `aliases` as they are filled below.
+    runtime = SpineRuntime(plans=kept, aliases=aliases, registry=registry, translator=translator)
+    # The URL stays an EnvVar so it is read in the run worker, never baked into the definitions.
+    warehouse = (
+        WarehouseResource(url=dg.EnvVar("SPINE_WAREHOUSE_URL"))
+        if _env("SPINE_WAREHOUSE_URL")
+        else WarehouseResource()
+    )
+    resources: dict[str, object] = {
+        "spine": dg.ResourceDefinition.hardcoded_resource(runtime, "spine runtime: plans and registry"),
+        "warehouse": warehouse,
+    }
     for plan in plans:
         try:
-            job = build_group_job(plan, catalog, translator)
+            job = build_group_job(plan, catalog, translator, resources)
             aliases[job.name] = {alias: step for step, alias in step_aliases(plan, translator).items()}
         except (ValueError, dg.DagsterInvalidDefinitionError) as exc:
             diags.append(plan.group.source.diagnostic(("name",), f"cannot build Dagster job: {exc}"))
@@ -181,22 +211,12 @@ def build_code_location(
     warehouse_kind = "postgres" if settings.warehouse_url.startswith("postgres") else "duckdb"
     table_specs = build_table_assets(registry, translator, warehouse_kind)
     table_checks = build_table_checks(registry, translator)
-    # The URL stays an EnvVar so it is read in the run worker, never baked into the definitions.
-    warehouse = (
-        WarehouseResource(url=dg.EnvVar("SPINE_WAREHOUSE_URL"))
-        if _env("SPINE_WAREHOUSE_URL")
-        else WarehouseResource()
-    )
-    runtime = SpineRuntime(plans=kept, aliases=aliases, registry=registry, translator=translator)
     definitions = dg.Definitions(
         jobs=list(jobs.values()),
         schedules=schedules,
         sensors=sensors,
         assets=[problems_spec, *table_specs],
         asset_checks=[problems_check, *table_checks],
-        resources={
-            "spine": dg.ResourceDefinition.hardcoded_resource(runtime, "spine runtime: plans and registry"),
-            "warehouse": warehouse,
-        },
+        resources=resources,
     )
     return SpineCodeLocation(definitions, runtime, tuple(diags), outcome_of)

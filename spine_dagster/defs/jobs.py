@@ -51,7 +51,10 @@ def step_aliases(plan: GroupPlan, translator: SpineDagsterTranslator) -> dict[st
 
 
 def build_group_job(
-    plan: GroupPlan, catalog: OpCatalog, translator: SpineDagsterTranslator
+    plan: GroupPlan,
+    catalog: OpCatalog,
+    translator: SpineDagsterTranslator,
+    resource_defs: dict[str, object] | None = None,
 ) -> dg.JobDefinition:
     """The Dagster job of a group (see DESIGN.md §5 for the mapping)."""
     spec = plan.group.spec
@@ -107,4 +110,6 @@ def build_group_job(
         ),
         partitions_def=partitions_def,
         metadata=metadata,
+        # Given here, Definitions need not copy and re-validate every job to attach them.
+        resource_defs=resource_defs,
     )

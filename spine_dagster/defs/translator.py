@@ -122,10 +122,14 @@ class SpineDagsterTranslator:
         policy = plan.policy
         if policy.execution == "sequential":
             return dg.in_process_executor
+        start: dict[str, object] = {}
+        if self.settings.multiprocess_start_method == "forkserver":
+            # Step processes fork from a server that has already imported the definitions code.
+            start = {"preload_modules": ["dagster._core.executor.multiprocess", "spine_dagster.defs"]}
         return dg.multiprocess_executor.configured(
             {
                 "max_concurrent": policy.max_concurrency,
-                "start_method": {self.settings.multiprocess_start_method: {}},
+                "start_method": {self.settings.multiprocess_start_method: start},
             }
         )
 

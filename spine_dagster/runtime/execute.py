@@ -80,10 +80,13 @@ def step_timeout(seconds: float | None, step: str) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+_BATCH_IDS: dict[str, str] = {}  # run id -> batch id, so in-process steps tag the run once
+
+
 def batch_id_for(context: dg.OpExecutionContext, plan: GroupPlan) -> str:
     """The run's batch id: the ``spine/batch_id`` tag, else one derived from the run (and tagged)."""
     run = context.dagster_run
-    batch = run.tags.get(BATCH_TAG)
+    batch = run.tags.get(BATCH_TAG) or _BATCH_IDS.get(run.run_id)
     if batch:
         return batch
     record = context.instance.get_run_record_by_id(run.run_id)
@@ -91,6 +94,7 @@ def batch_id_for(context: dg.OpExecutionContext, plan: GroupPlan) -> str:
     stamp = created.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
     batch = f"group_{plan.name}_{stamp}_{run.run_id[:8]}"
     context.instance.add_run_tags(run.run_id, {BATCH_TAG: batch})
+    _BATCH_IDS[run.run_id] = batch
     return batch
 
 

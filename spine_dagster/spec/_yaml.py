@@ -72,6 +72,18 @@ def _construct_int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
 
 _SpineLoader.add_constructor(_INT_TAG, _construct_int)
 
+# libyaml's C scanner and composer, with our resolvers and constructors: about 4x faster on large
+# directories. Errors are re-parsed with the pure-Python loader so messages and positions never change.
+_CSpineLoader: type[yaml.SafeLoader] | None = None
+if hasattr(yaml, "CSafeLoader"):
+
+    class _CLoader(yaml.CSafeLoader):  # type: ignore[misc, valid-type]
+        pass
+
+    _CLoader.yaml_implicit_resolvers = _SpineLoader.yaml_implicit_resolvers
+    _CLoader.add_constructor(_INT_TAG, _construct_int)
+    _CSpineLoader = _CLoader
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -196,7 +208,18 @@ def parse_yaml(text: str) -> YamlDocument:
 
     Problems that do not stop parsing (duplicate keys, forbidden tags) are collected in ``problems``.
     """
-    loader = _SpineLoader(text)
+    if _CSpineLoader is not None and text.isascii():  # libyaml counts columns in bytes: ASCII only
+        try:
+            doc = _parse_with(_CSpineLoader, text)
+        except YamlSyntaxError:
+            doc = None
+        if doc is not None and not doc.problems:
+            return doc
+    return _parse_with(_SpineLoader, text)
+
+
+def _parse_with(loader_class: type[yaml.SafeLoader], text: str) -> YamlDocument:
+    loader = loader_class(text)
     try:
         try:
             node = loader.get_single_node()

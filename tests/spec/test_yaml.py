@@ -94,3 +94,25 @@ def test_merge_keys_and_aliases_work() -> None:
 )
 def test_cli_values_parse_as_yaml_scalars(text: str, value: object) -> None:
     assert parse_scalar(text) == value
+
+
+def test_libyaml_and_pure_python_loaders_agree_on_every_fixture() -> None:
+    """The fast path (libyaml) must give the same data and positions as the pure-Python loader."""
+    from pathlib import Path
+
+    from spine_dagster.spec import _yaml
+
+    assert _yaml._CSpineLoader is not None, "PyYAML was built without libyaml"
+    fixtures = sorted((Path(__file__).parents[1] / "fixtures" / "groups").rglob("*.y*ml"))
+    compared = 0
+    for path in fixtures:
+        text = path.read_text()
+        try:
+            slow = _yaml._parse_with(_yaml._SpineLoader, text)
+        except YamlSyntaxError:
+            continue
+        fast = _yaml._parse_with(_yaml._CSpineLoader, text)
+        assert (fast.data, fast.spans, fast.key_spans) == (slow.data, slow.spans, slow.key_spans), path
+        assert [p.message for p in fast.problems] == [p.message for p in slow.problems], path
+        compared += 1
+    assert compared > 100
