@@ -340,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{label}: {source_rows} source rows generated in {time.perf_counter() - started:.1f}s")
             for kind in backends:
                 # The naive baseline writes row by row: run it where its target is (Postgres), one week only.
-                impls = ["ours", "plain"] + (["naive"] if count == 1 and (kind == "postgres" or args.quick) else [])
+                impls = ["ours", "plain"] + (
+                    ["naive"] if count == 1 and (kind == "postgres" or args.quick) else []
+                )
                 measured = {impl: measure(impl, data, kind, workdir, args.postgres_url) for impl in impls}
                 case = {"case": label, "backend": kind, "source_rows": source_rows, "results": measured}
                 ours, plain = measured["ours"]["seconds"], measured["plain"]["seconds"]
