@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -181,6 +182,62 @@ def row_weeks(rows: pd.DataFrame, layout: str, file_name: str, tiers: pd.Series)
         index=rows.index,
         dtype=object,
     )
+
+
+_ROUTING_FIELDS = {"full": ("tierIdentifier", "tierDescription", "weekStartDate"),
+                   "ats8": ("tierDescription", "lastUpdateDate"), "spine": ("Tier", "WeekEnding")}  # fmt: skip
+
+
+def partitions_in(path: Path) -> frozenset[tuple[dt.date | None, str | None]]:
+    """The (week, tier) pairs a file holds rows of, from a scan of the routing columns only.
+
+    Cached per process by path, size and modification time, so a directory ingest parses in full only
+    the files of its partition (raises :class:`BadDataError` for a file no layout matches).
+    """
+    stat = path.stat()
+    return _partitions_in(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _partitions_in(path_text: str, size: int, mtime_ns: int) -> frozenset[tuple[dt.date | None, str | None]]:
+    path = Path(path_text)
+    source = _scan_routing(path)
+    rows = route(source)
+    return frozenset(zip(rows["route_week"], rows["route_tier"], strict=True))
+
+
+def _scan_routing(path: Path) -> SourceFile:
+    """Only the columns routing needs (Arrow, pipe files); anything unusual falls back to a full read."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    with path.open("rb") as handle:
+        first = handle.readline().decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    header = [h.strip() for h in first.split("|")]
+    layout = detect_layout(header) if "|" in first else None
+    if layout is None:
+        return read_source_file(path)
+    wanted = _ROUTING_FIELDS[layout]
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pa_csv.ParseOptions(
+                delimiter="|", quote_char=False, invalid_row_handler=lambda row: "skip"
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=list(wanted), column_types={c: pa.string() for c in wanted}
+            ),
+        )
+    except (pa.ArrowInvalid, OSError, ValueError):
+        return read_source_file(path)
+    data = table.to_pandas()
+    fields = SOURCE_FIELDS[layout]
+    frame = pd.DataFrame(
+        {f"src_{c}": (data[fields[c]].str.strip() if fields.get(c) in wanted else "") for c in RAW_COLUMNS},
+        index=data.index,
+    )
+    return SourceFile(path, layout, frame, "")
 
 
 def source_files(directory: Path) -> list[Path]:

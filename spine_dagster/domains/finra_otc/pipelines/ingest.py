@@ -59,7 +59,7 @@ def _from_api(params: IngestParams) -> tuple[list[SourceFile], str]:
 
 
 def _from_files(params: IngestParams, ctx: StepContext) -> tuple[list[SourceFile], str, list[str]]:
-    from ..sources import read_source_file, source_files
+    from ..sources import partitions_in, read_source_file, source_files
 
     if params.source_path:
         path = Path(params.source_path)
@@ -70,8 +70,11 @@ def _from_files(params: IngestParams, ctx: StepContext) -> tuple[list[SourceFile
     if not directory.is_dir():
         raise BadConfigError(f"source_dir {directory} does not exist (set source_dir or source_path)")
     files, skipped = [], []
+    wanted = (params.monday, params.tier)
     for path in source_files(directory):
         try:
+            if wanted not in partitions_in(path):
+                continue  # no row of this (week, tier): parsed in full only by the captures it feeds
             files.append(read_source_file(path))
         except BadDataError as exc:  # one unreadable file does not stop the others; it is reported
             skipped.append(str(exc))
