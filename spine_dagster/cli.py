@@ -161,14 +161,11 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _run_config(group: Any, plan: Any, run_params: dict[str, Any]) -> dict[str, Any]:
     """The Dagster run config for these run params: defaults filled in, placeholders for required ones."""
+    from .plan.planner import partition_params
     from .spec.templates import has_templates
 
     spec = group.spec
-    filled = set()
-    if spec.partitions is not None:
-        filled.add(spec.partitions.weekly.param)
-        if spec.partitions.static is not None:
-            filled.add(spec.partitions.static.target_param)
+    filled = partition_params(spec)
     params = {k: v for k, v in spec.defaults.items() if not has_templates(v) and k not in filled}
     params.update(run_params)
     for name in plan.required_params:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from ..plan.model import GroupPlan, StepPlan
+from ..runtime.retry import retry_policy
 from ..spec.models import WEEKDAYS, PartitionsSpec, PipelineGroupSpec, RetrySpec, WeeklyPartitionSpec
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -106,16 +107,7 @@ class SpineDagsterTranslator:
     # --- policies -------------------------------------------------------------------------------------------
     def get_retry_policy(self, retry: RetrySpec | None) -> dg.RetryPolicy | None:
         """``constant`` is Dagster's no-backoff; the ``max_delay_seconds`` cap is applied by the runtime."""
-        if retry is None or retry.max_retries == 0:
-            return None
-        backoff = {"constant": None, "linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}
-        jitter = {"none": None, "full": dg.Jitter.FULL, "plus_minus": dg.Jitter.PLUS_MINUS}
-        return dg.RetryPolicy(
-            max_retries=retry.max_retries,
-            delay=retry.delay_seconds or None,
-            backoff=backoff[retry.backoff],
-            jitter=jitter[retry.jitter],
-        )
+        return retry_policy(retry)
 
     def get_executor(self, plan: GroupPlan) -> dg.ExecutorDefinition:
         """``sequential``: in-process, one step at a time; ``parallel``: multiprocess, ``max_concurrency`` at once."""

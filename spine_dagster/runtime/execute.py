@@ -28,7 +28,8 @@ from ..pipelines.registry import PipelineRegistry
 from ..plan.model import GroupPlan, StepPlan
 from ..plan.planner import params_for_run
 from .outcome import BATCH_TAG
-from .quality import evaluate_checks, log_materializations
+from .quality import evaluate_checks, jsonable, log_materializations
+from .retry import retry_policy
 
 log = logging.getLogger(__name__)
 
@@ -121,26 +122,10 @@ def _capped_retry(step: StepPlan, retry_number: int, exc: BaseException) -> dg.R
     retry = step.retry
     if retry is None or retry.max_delay_seconds is None or retry_number >= retry.max_retries:
         return None
-    policy = dg.RetryPolicy(
-        max_retries=retry.max_retries,
-        delay=retry.delay_seconds,
-        backoff={"constant": None, "linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}[
-            retry.backoff
-        ],
-        jitter={"none": None, "full": dg.Jitter.FULL, "plus_minus": dg.Jitter.PLUS_MINUS}[retry.jitter],
-    )
+    policy = retry_policy(retry)
+    assert policy is not None  # max_retries > retry_number >= 0
     delay = min(max(policy.calculate_delay(retry_number + 1), 0.0), retry.max_delay_seconds)
     return dg.RetryRequested(max_retries=retry.max_retries, seconds_to_wait=delay)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
 
 
 def execute_step(
@@ -202,7 +187,7 @@ def execute_step(
     metadata: dict[str, Any] = {
         "spine/attempt": attempt,
         "spine/batch_id": batch_id,
-        "spine/params": dg.MetadataValue.json(_jsonable(ctx.params)),
+        "spine/params": dg.MetadataValue.json(jsonable(ctx.params)),
     }
     metadata.update({f"rows/{table}": rows for table, rows in result.rows_written.items()})
     metadata.update(

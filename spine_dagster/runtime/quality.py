@@ -20,15 +20,16 @@ def metadata_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dict | list | tuple):
-        return dg.MetadataValue.json(_plain(value))
+        return dg.MetadataValue.json(jsonable(value))
     return str(value)
 
 
-def _plain(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: containers recursively, anything else that is not a scalar as text."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [jsonable(v) for v in value]
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
