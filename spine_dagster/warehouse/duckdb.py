@@ -1,4 +1,4 @@
-"""DuckDB backend: an embedded file (the default warehouse). Inserts go straight from pandas/Arrow."""
+"""DuckDB backend: an embedded file (the default warehouse). Rows move as Arrow tables, zero-copy."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from .base import Table, WarehouseError, arrow_for, create_table_sql, quote_identifier
 
-from .base import Table, WarehouseError, create_table_sql, frame_for, quote_identifier
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 TYPES = {
     "text": "VARCHAR",
@@ -52,13 +54,16 @@ class DuckDBWarehouse:
     def query_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
         return self.con.execute(sql, list(params)).df()
 
+    def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        return self.con.execute(sql, list(params)).to_arrow_table()
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.con.execute(sql, list(params)).fetchone()
         return None if row is None else row[0]
 
-    def insert_df(self, table: Table, frame: pd.DataFrame) -> int:
-        data = frame_for(table, frame)
-        if data.empty:
+    def insert_df(self, table: Table, frame: pd.DataFrame | pa.Table) -> int:
+        data = arrow_for(table, frame)
+        if data.num_rows == 0:
             return 0
         self.con.register("_spine_insert", data)
         try:
@@ -68,7 +73,7 @@ class DuckDBWarehouse:
             )
         finally:
             self.con.unregister("_spine_insert")
-        return len(data)
+        return data.num_rows
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

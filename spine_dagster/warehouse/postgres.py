@@ -1,16 +1,23 @@
-"""Postgres backend: psycopg2, writes through COPY (never row by row), DDL under an advisory lock."""
+"""Postgres backend through ADBC: rows move as Arrow over binary COPY both ways, DDL under an advisory lock.
+
+ADBC's libpq driver reads query results with ``COPY ... TO STDOUT (FORMAT binary)`` straight into Arrow
+and writes with ``COPY ... FROM STDIN (FORMAT binary)``: no per-row Python objects on either path (the
+psycopg2 ``fetchall`` it replaces built a tuple per row and was 4x slower on a week of FINRA data).
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import pandas as pd
+from .base import Table, WarehouseError, arrow_for, create_table_sql, quote_identifier
 
-from .base import Table, WarehouseError, create_table_sql, frame_for, quote_identifier
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 TYPES = {
     "text": "TEXT",
@@ -20,76 +27,87 @@ TYPES = {
     "timestamp": "TIMESTAMPTZ",
     "boolean": "BOOLEAN",
 }
-_NULL = "\\N"
 _DDL_LOCK = 727_311  # pg_advisory_xact_lock key: concurrent steps create the schema one at a time
+_PLACEHOLDER = re.compile(r"\?")
 
 
 def _pg_sql(sql: str) -> str:
-    # The shared SQL uses `?` placeholders (DuckDB's); psycopg2 wants %s. Literal % must be doubled.
-    return sql.replace("%", "%%").replace("?", "%s")
+    """The shared SQL uses ``?`` placeholders (DuckDB's); libpq numbers them: ``$1``, ``$2``, ..."""
+    counter = iter(range(1, 1_000_000))
+    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+
+
+def _with_timeout(dsn: str, seconds: int) -> str:
+    parts = urlsplit(dsn)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("connect_timeout", str(seconds))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class PostgresWarehouse:
     dialect = "postgres"
 
     def __init__(self, dsn: str, *, display_url: str) -> None:
-        import psycopg2
+        import adbc_driver_postgresql.dbapi as adbc
 
         try:
-            self.con = psycopg2.connect(dsn, connect_timeout=15)
-        except psycopg2.OperationalError as exc:
-            # The message may echo the host, never the password (psycopg2 does not print it).
-            raise WarehouseError(f"cannot connect to Postgres at {display_url}: {str(exc).strip()}") from exc
-        self.con.autocommit = False
+            self.con = adbc.connect(_with_timeout(dsn, 15))
+        except adbc.Error as exc:
+            # libpq's message may echo the host and user, never the password.
+            message = str(exc).strip().replace(dsn, display_url)
+            raise WarehouseError(f"cannot connect to Postgres at {display_url}: {message}") from exc
         self._in_transaction = False
-
-    def _cursor(self) -> Any:
-        return self.con.cursor()
 
     def _maybe_commit(self) -> None:
         if not self._in_transaction:
             self.con.commit()
 
+    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+        cur = self.con.cursor()
+        try:
+            cur.execute(_pg_sql(sql), tuple(params) if params else None)
+        except BaseException:
+            cur.close()
+            if not self._in_transaction:
+                self.con.rollback()
+            raise
+        return cur
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        with self._cursor() as cur:
-            cur.execute(_pg_sql(sql), tuple(params))
+        self._run(sql, params).close()
         self._maybe_commit()
+
+    def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        cur = self._run(sql, params)
+        try:
+            result = cur.fetch_arrow_table()
+        finally:
+            cur.close()
+        self._maybe_commit()
+        return result
 
     def query_df(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        with self._cursor() as cur:
-            cur.execute(_pg_sql(sql), tuple(params))
-            rows = cur.fetchall()
-            columns = [d.name for d in cur.description]
-        self._maybe_commit()
-        return pd.DataFrame.from_records(rows, columns=columns)
+        return self.query_arrow(sql, params).to_pandas()
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._cursor() as cur:
-            cur.execute(_pg_sql(sql), tuple(params))
+        cur = self._run(sql, params)
+        try:
             row = cur.fetchone()
+        finally:
+            cur.close()
         self._maybe_commit()
         return None if row is None else row[0]
 
-    def insert_df(self, table: Table, frame: pd.DataFrame) -> int:
-        data = frame_for(table, frame)
-        if data.empty:
+    def insert_df(self, table: Table, frame: pd.DataFrame | pa.Table) -> int:
+        data = arrow_for(table, frame)
+        if data.num_rows == 0:
             return 0
-        buffer = io.StringIO()
-        data.to_csv(
-            buffer,
-            index=False,
-            header=False,
-            na_rep=_NULL,
-            quoting=csv.QUOTE_MINIMAL,
-            date_format="%Y-%m-%d %H:%M:%S.%f%z",
-        )
-        buffer.seek(0)
-        columns = ", ".join(quote_identifier(c) for c in table.column_names)
-        copy = f"COPY {quote_identifier(table.name)} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '{_NULL}')"
-        with self._cursor() as cur:
-            cur.copy_expert(copy, buffer)
+        schema, name = table.name.split(".")
+        quote_identifier(table.name)  # validated like every identifier we send
+        with self.con.cursor() as cur:
+            cur.adbc_ingest(name, data, mode="append", db_schema_name=schema)
         self._maybe_commit()
-        return len(data)
+        return data.num_rows
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -105,8 +123,8 @@ class PostgresWarehouse:
             self._in_transaction = False
 
     def ensure_tables(self, tables: Sequence[Table], views: Sequence[tuple[str, str]] = ()) -> None:
-        with self.transaction(), self._cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+        with self.transaction(), self.con.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock($1)", (_DDL_LOCK,))
             for schema in sorted({t.schema for t in tables}):
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
             for table in tables:
