@@ -55,7 +55,8 @@ class DuckDBWarehouse:
         return self.con.execute(sql, list(params)).df()
 
     def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        return self.con.execute(sql, list(params)).to_arrow_table()
+        # A relation converts straight to Arrow; a DB-API result would copy the rows once more.
+        return self.con.sql(sql, params=list(params) or None).to_arrow_table()
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.con.execute(sql, list(params)).fetchone()

@@ -21,6 +21,7 @@ So raw rows = accepted + rejected + other-partition rows, for every capture.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,12 +62,15 @@ class _Verdicts:
         self.reason = pd.Series(None, index=index, dtype=object)
         self.detail = pd.Series(None, index=index, dtype=object)
 
-    def flag(self, mask: pd.Series, reason: str, detail: pd.Series | str) -> None:
+    def flag(self, mask: pd.Series, reason: str, detail: Callable[[pd.Series], pd.Series] | str) -> None:
+        """Give ``reason`` to the rows of ``mask`` that have none yet; ``detail`` is a text, or a function
+        of the flagged rows' mask that builds their texts (only for those rows: most rows are never
+        flagged, and building a message for every row cost more than the rules themselves)."""
         mask = mask.fillna(False).astype(bool) & self.reason.isna()
         if not mask.any():
             return
         self.reason[mask] = reason
-        self.detail[mask] = detail[mask] if isinstance(detail, pd.Series) else detail
+        self.detail[mask] = detail if isinstance(detail, str) else detail(mask)
 
 
 def _dates(text: pd.Series) -> pd.Series:
@@ -80,15 +84,22 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
     rows = raw.reset_index(drop=True)
     verdict = _Verdicts(rows.index)
     layout = rows["source_layout"]
-    quoted = "'" + rows["raw"].astype(str).str.slice(0, 200) + "'"
+
+    def text(column: str) -> Callable[[pd.Series], pd.Series]:  # a column of the flagged rows
+        return lambda mask: rows.loc[mask, column].astype(str)
 
     bad_width = rows["src_shares"].eq("") & rows["src_trades"].eq("") & rows["src_symbol"].eq("")
-    bad_width &= rows["raw"].astype(str).str.count(r"[|,]") > 0
-    verdict.flag(bad_width, "PARSE_ERROR", "wrong number of fields: " + quoted)
+    if bad_width.any():  # an empty line read as fields; the regex runs on the few candidates only
+        bad_width[bad_width] = rows.loc[bad_width, "raw"].astype(str).str.count(r"[|,]") > 0
+    verdict.flag(
+        bad_width,
+        "PARSE_ERROR",
+        lambda m: "wrong number of fields: '" + text("raw")(m).str.slice(0, 200) + "'",
+    )
 
     tiers = row_tiers(rows)
     tier_text = rows["src_tier_id"].where(rows["src_tier_id"] != "", rows["src_tier_description"])
-    verdict.flag(tiers.isna(), "INVALID_TIER", "unknown tier '" + tier_text.astype(str) + "'")
+    verdict.flag(tiers.isna(), "INVALID_TIER", lambda m: "unknown tier '" + tier_text[m].astype(str) + "'")
     other = tiers.notna() & (tiers != tier)
     verdict.flag(other, "OTHER", "")
 
@@ -100,7 +111,9 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
     week_text = np.where(layout == "spine", rows["src_week_ending"], rows["src_week_start"])
     week_text = pd.Series(week_text, index=rows.index)
     has_week_text = layout.isin(["full", "spine"])
-    verdict.flag(has_week_text & weeks.isna(), "PARSE_ERROR", "unparseable week date '" + week_text + "'")
+    verdict.flag(
+        has_week_text & weeks.isna(), "PARSE_ERROR", lambda m: "unparseable week date '" + week_text[m] + "'"
+    )
     verdict.flag(
         weeks.isna(),
         "PARSE_ERROR",
@@ -109,43 +122,59 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
 
     given = _dates(week_text)
     not_monday = (layout == "full") & given.notna() & (given.dt.day_of_week != 0)
-    verdict.flag(not_monday, "WRONG_WEEK", "weekStartDate " + week_text + " is not a Monday")
+    verdict.flag(not_monday, "WRONG_WEEK", lambda m: "weekStartDate " + week_text[m] + " is not a Monday")
     not_friday = (layout == "spine") & given.notna() & (given.dt.day_of_week != 4)
-    verdict.flag(not_friday, "WRONG_WEEK", "WeekEnding " + week_text + " is not a Friday")
+    verdict.flag(not_friday, "WRONG_WEEK", lambda m: "WeekEnding " + week_text[m] + " is not a Friday")
     other_week = weeks.notna() & (weeks != week_start)
     if source_kind == "path":
         verdict.flag(
             other_week,
             "WRONG_WEEK",
-            "row of week " + weeks.astype(str) + f", not the requested week {week_start}",
+            lambda m: "row of week " + weeks[m].astype(str) + f", not the requested week {week_start}",
         )
     else:
         verdict.flag(other_week, "OTHER", "")
 
     summary = rows["src_summary_type"].where(layout == "full", "ATS_W_SMBL_FIRM")
-    verdict.flag(~summary.isin(SUMMARY_TYPES), "PARSE_ERROR", "unknown summaryTypeCode '" + summary + "'")
+    verdict.flag(
+        ~summary.isin(SUMMARY_TYPES), "PARSE_ERROR", lambda m: "unknown summaryTypeCode '" + summary[m] + "'"
+    )
     shares_ok = rows["src_shares"].str.match(_NUMBER, na=False)
-    verdict.flag(~shares_ok, "PARSE_ERROR", "shares '" + rows["src_shares"] + "' is not a number")
+    verdict.flag(
+        ~shares_ok, "PARSE_ERROR", lambda m: "shares '" + text("src_shares")(m) + "' is not a number"
+    )
     trades_ok = rows["src_trades"].str.match(_INTEGER, na=False)
-    verdict.flag(~trades_ok, "PARSE_ERROR", "trades '" + rows["src_trades"] + "' is not a whole number")
+    verdict.flag(
+        ~trades_ok, "PARSE_ERROR", lambda m: "trades '" + text("src_trades")(m) + "' is not a whole number"
+    )
     notional_ok = rows["src_notional"].eq("") | rows["src_notional"].str.match(_NUMBER, na=False)
-    verdict.flag(~notional_ok, "PARSE_ERROR", "notional '" + rows["src_notional"] + "' is not a number")
+    verdict.flag(
+        ~notional_ok, "PARSE_ERROR", lambda m: "notional '" + text("src_notional")(m) + "' is not a number"
+    )
     updated = _dates(rows["src_last_update_date"])
     bad_update = rows["src_last_update_date"].ne("") & updated.isna()
     verdict.flag(
-        bad_update, "PARSE_ERROR", "lastUpdateDate '" + rows["src_last_update_date"] + "' is not a date"
+        bad_update,
+        "PARSE_ERROR",
+        lambda m: "lastUpdateDate '" + text("src_last_update_date")(m) + "' is not a date",
     )
 
     symbol = rows["src_symbol"].str.strip().str.upper()
     needs_symbol = summary.str.contains("_SMBL", na=False)
     bad_symbol = needs_symbol & ~symbol.str.match(SYMBOL_PATTERN, na=False)
     verdict.flag(
-        bad_symbol, "INVALID_SYMBOL", "symbol '" + rows["src_symbol"] + "' does not match " + SYMBOL_PATTERN
+        bad_symbol,
+        "INVALID_SYMBOL",
+        lambda m: "symbol '" + text("src_symbol")(m) + "' does not match " + SYMBOL_PATTERN,
     )
     mpid = rows["src_mpid"].str.strip().str.upper()
     needs_mpid = summary.isin(["ATS_W_SMBL_FIRM", "ATS_W_FIRM"])
     bad_mpid = needs_mpid & ~mpid.str.match(MPID_PATTERN, na=False)
-    verdict.flag(bad_mpid, "INVALID_MPID", "ATS MPID '" + rows["src_mpid"] + "' is not 4 letters or digits")
+    verdict.flag(
+        bad_mpid,
+        "INVALID_MPID",
+        lambda m: "ATS MPID '" + text("src_mpid")(m) + "' is not 4 letters or digits",
+    )
     participant = rows["src_participant_name"].str.strip()
     crd = rows["src_firm_crd"].str.strip()
     firm_row = summary.isin(["OTC_W_SMBL_FIRM", "OTC_W_FIRM"])
@@ -156,7 +185,7 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
     verdict.flag(
         (shares < 0) | (trades < 0),
         "NEGATIVE_VOLUME",
-        "shares=" + rows["src_shares"] + " trades=" + rows["src_trades"],
+        lambda m: "shares=" + text("src_shares")(m) + " trades=" + text("src_trades")(m),
     )
     verdict.flag((shares == 0) & (trades == 0), "ZERO_VOLUME", "0 shares and 0 trades")
 

@@ -10,10 +10,10 @@ import csv
 import datetime as dt
 import functools
 import hashlib
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from ...errors import BadDataError
 from .calendar import TIERS, parse_tier, week_from_publication, week_start_of
 from .layouts import RAW_COLUMNS, SOURCE_FIELDS, detect_layout
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 SOURCE_SUFFIXES = (".psv", ".csv", ".txt")
 _DATE_IN_NAME = re.compile(r"(?<![0-9])(\d{4})-?(\d{2})-?(\d{2})(?![0-9])")
 _NOT_A_TIER = {"na", "notapplicable"}  # market-wide *_VOL_STATS rows carry tier NA
@@ -29,12 +32,17 @@ _NOT_A_TIER = {"na", "notapplicable"}  # market-wide *_VOL_STATS rows carry tier
 
 @dataclass
 class SourceFile:
-    """One parsed file: its layout and a frame of raw text rows (``src_*`` columns, ``raw``, ``row_number``)."""
+    """One parsed file: its layout and a frame of raw text rows (``src_*`` columns, ``raw``, ``row_number``).
+
+    ``rows_elsewhere`` counts the rows left out because they belong to another tier (a file read for one
+    tier's capture keeps only that tier's rows and rows of no recognisable tier, which normalize rejects).
+    """
 
     path: Path
     layout: str
     rows: pd.DataFrame
     content_hash: str
+    rows_elsewhere: int = 0
 
 
 def _week_from_name(name: str) -> dt.date | None:
@@ -63,42 +71,16 @@ def _monday_of(text: str) -> dt.date | None:
     return None if day is None else week_start_of(day)
 
 
+def _tier_of(value: object) -> str | None:
+    """A tier text's canonical tier, ``other`` for market-wide (NA) rows, or None when unknown."""
+    squashed = re.sub(r"[\s_\-]", "", str(value)).lower()
+    return "other" if squashed in _NOT_A_TIER else parse_tier(str(value))
+
+
 def _parse_rows(body: list[str], header: list[str], delimiter: str) -> tuple[pd.DataFrame, list[bool]]:
     """The fields of each line as text; a line with the wrong number of fields becomes empty fields (it
     keeps its raw line, and normalize rejects it as PARSE_ERROR)."""
     width = len(header)
-    if (
-        delimiter == "|"
-        and not any('"' in line for line in body[:1000])
-        and not any('"' in line for line in body)
-    ):
-        # FINRA's pipe files are never quoted: parse in bulk with Arrow's reader, checking the width first.
-        import pyarrow as pa
-        from pyarrow import csv as pa_csv
-
-        bad = [line.count("|") != width - 1 for line in body]
-        good = [line for line, is_bad in zip(body, bad, strict=True) if not is_bad]
-        if good:
-            arrow = pa_csv.read_csv(
-                io.BytesIO("\n".join(good).encode()),
-                read_options=pa_csv.ReadOptions(column_names=[f"c{i}" for i in range(width)]),
-                parse_options=pa_csv.ParseOptions(delimiter="|", quote_char=False),
-                convert_options=pa_csv.ConvertOptions(
-                    column_types={f"c{i}": pa.string() for i in range(width)}
-                ),
-            )
-            parsed = arrow.to_pandas()
-            parsed.columns = header
-        else:
-            parsed = pd.DataFrame(columns=header, dtype="str")
-        if any(bad):
-            blank = pd.DataFrame([[""] * width] * sum(bad), columns=header, dtype="str")
-            positions = [i for i, is_bad in enumerate(bad) if is_bad]
-            keep = [i for i, is_bad in enumerate(bad) if not is_bad]
-            parsed.index = keep
-            blank.index = positions
-            parsed = pd.concat([parsed, blank]).sort_index()
-        return parsed.reset_index(drop=True), bad
     records = list(csv.reader(body, delimiter=delimiter))
     bad = [len(record) != width for record in records]
     table = pd.DataFrame(
@@ -107,23 +89,58 @@ def _parse_rows(body: list[str], header: list[str], delimiter: str) -> tuple[pd.
     return table, bad
 
 
-def read_source_file(path: Path) -> SourceFile:
-    """Parse a file by its header; raise :class:`BadDataError` when the header matches no layout."""
-    data = path.read_bytes()
-    text = data.decode("utf-8-sig", errors="replace")
-    lines = text.splitlines()
-    if not lines:
-        raise BadDataError(f"{path}: empty file (no header)")
-    delimiter = "|" if lines[0].count("|") >= lines[0].count(",") else ","
-    header = next(csv.reader([lines[0]], delimiter=delimiter))
-    header = [h.strip() for h in header]
-    layout = detect_layout(header)
-    if layout is None:
-        raise BadDataError(
-            f"{path}: unknown layout; header {header[:8]!r}... matches none of: FINRA weeklySummary records, "
-            "FINRA's 8-column ATS export, spine-core's WeekEnding|Tier|Symbol|MPID|TotalShares|TotalTrades"
+def _read_simple_pipe(body: bytes, header: list[str], fields: dict[str, str]) -> pa.Table | None:
+    """The rows of an unquoted pipe file whose every line has the header's width, parsed in bulk by
+    Arrow (FINRA's own files are like that). None when the file is anything else (quotes, blank lines,
+    a line of the wrong width, bytes that are not UTF-8): the general reader then handles it line by line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pa_csv
+
+    if b'"' in body or not body.strip():
+        return None
+    expected = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    plain = pa_csv.ParseOptions(delimiter="\x01", quote_char=False, double_quote=False)
+    try:
+        lines = pa_csv.read_csv(
+            pa.BufferReader(body),
+            read_options=pa_csv.ReadOptions(column_names=["raw"]),
+            parse_options=plain,
+            convert_options=pa_csv.ConvertOptions(
+                column_types={"raw": pa.string()}, strings_can_be_null=False
+            ),
+        ).column("raw")
+        if len(lines) != expected or pc.any(pc.equal(pc.utf8_trim_whitespace(lines), "")).as_py():
+            return None  # blank lines: the general reader keeps the line numbers right
+        if not pc.all(pc.equal(pc.count_substring(lines, "|"), len(header) - 1)).as_py():
+            return None
+        table = pa_csv.read_csv(
+            pa.BufferReader(body),
+            read_options=pa_csv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))]),
+            parse_options=pa_csv.ParseOptions(delimiter="|", quote_char=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"c{i}": pa.string() for i in range(len(header))}, strings_can_be_null=False
+            ),
         )
-    fields = SOURCE_FIELDS[layout]
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != len(lines):
+        return None
+    position = {name: i for i, name in enumerate(header)}
+    empty = pa.repeat("", len(lines))
+    columns = {
+        f"src_{c}": (pc.utf8_trim_whitespace(table.column(position[fields[c]])) if c in fields else empty)
+        for c in RAW_COLUMNS
+    }
+    columns["raw"] = lines
+    columns["row_number"] = pa.array(np.arange(2, len(lines) + 2, dtype="int64"))
+    columns["bad_width"] = pa.repeat(False, len(lines))
+    return pa.table(columns)
+
+
+def _read_general(lines: list[str], header: list[str], delimiter: str, fields: dict[str, str]) -> pa.Table:
+    import pyarrow as pa
+
     numbers = [i + 2 for i, line in enumerate(lines[1:]) if line.strip()]
     body = [line for line in lines[1:] if line.strip()]
     table, bad_width = _parse_rows(body, header, delimiter)
@@ -137,9 +154,49 @@ def read_source_file(path: Path) -> SourceFile:
     frame["raw"] = body
     frame["row_number"] = np.asarray(numbers, dtype="int64")
     frame["bad_width"] = bad_width
-    frame["source_file"] = str(path)
-    frame["source_layout"] = layout
-    return SourceFile(path, layout, frame, hashlib.sha256(data).hexdigest())
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def read_source_file(path: Path, tier: str | None = None) -> SourceFile:
+    """Parse a file by its header; raise :class:`BadDataError` when the header matches no layout.
+
+    With ``tier``, keep only the rows a capture of that tier takes (see :class:`SourceFile`).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    content = path.read_bytes()
+    data = content[3:] if content.startswith(b"\xef\xbb\xbf") else content
+    first, _, body = data.partition(b"\n")
+    first_line = first.decode("utf-8", errors="replace").rstrip("\r")
+    if not first_line.strip() and not body.strip():
+        raise BadDataError(f"{path}: empty file (no header)")
+    delimiter = "|" if first_line.count("|") >= first_line.count(",") else ","
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
+    layout = detect_layout(header)
+    if layout is None:
+        raise BadDataError(
+            f"{path}: unknown layout; header {header[:8]!r}... matches none of: FINRA weeklySummary records, "
+            "FINRA's 8-column ATS export, spine-core's WeekEnding|Tier|Symbol|MPID|TotalShares|TotalTrades"
+        )
+    fields = SOURCE_FIELDS[layout]
+    rows = _read_simple_pipe(body, header, fields) if delimiter == "|" else None
+    if rows is None:
+        rows = _read_general(data.decode("utf-8", errors="replace").splitlines(), header, delimiter, fields)
+    elsewhere = 0
+    if tier is not None:
+        tier_text = pc.if_else(
+            pc.not_equal(rows["src_tier_id"], ""), rows["src_tier_id"], rows["src_tier_description"]
+        )
+        unique = pc.unique(tier_text)
+        tiers = pa.array([_tier_of(v) for v in unique.to_pylist()], pa.string())
+        row_tier = tiers.take(pc.index_in(tier_text, unique))
+        keep = pc.or_kleene(pc.is_null(row_tier), pc.equal(row_tier, tier)).fill_null(True)
+        elsewhere = len(rows) - pc.sum(keep).as_py() if len(rows) else 0
+        rows = rows.filter(keep)
+    rows = rows.append_column("source_file", pa.repeat(str(path), len(rows)))
+    rows = rows.append_column("source_layout", pa.repeat(layout, len(rows)))
+    return SourceFile(path, layout, rows.to_pandas(), hashlib.sha256(content).hexdigest(), elsewhere)
 
 
 def route(source: SourceFile) -> pd.DataFrame:
@@ -154,11 +211,7 @@ def route(source: SourceFile) -> pd.DataFrame:
 def row_tiers(rows: pd.DataFrame) -> pd.Series:
     """Each row's tier: a canonical tier, ``other`` for market-wide (NA) rows, or None when unknown."""
     tier_text = rows["src_tier_id"].where(rows["src_tier_id"] != "", rows["src_tier_description"])
-    names = {}
-    for value in tier_text.unique():
-        squashed = re.sub(r"[\s_\-]", "", str(value)).lower()
-        names[value] = "other" if squashed in _NOT_A_TIER else parse_tier(value)
-    return tier_text.map(names)
+    return tier_text.map({value: _tier_of(value) for value in tier_text.unique()})
 
 
 def row_weeks(rows: pd.DataFrame, layout: str, file_name: str, tiers: pd.Series) -> pd.Series:

@@ -20,6 +20,7 @@ from ..params import IngestParams, default_source_dir
 
 if TYPE_CHECKING:  # pandas and the readers load when a step runs, not when the pipeline is registered
     import pandas as pd
+    import pyarrow as pa
 
     from ..sources import SourceFile
 
@@ -65,7 +66,7 @@ def _from_files(params: IngestParams, ctx: StepContext) -> tuple[list[SourceFile
         path = Path(params.source_path)
         if not path.is_file():
             raise BadConfigError(f"source_path {path} does not exist")
-        return [read_source_file(path)], "path", []
+        return [read_source_file(path, params.tier)], "path", []
     directory = Path(params.source_dir or default_source_dir())
     if not directory.is_dir():
         raise BadConfigError(f"source_dir {directory} does not exist (set source_dir or source_path)")
@@ -75,7 +76,7 @@ def _from_files(params: IngestParams, ctx: StepContext) -> tuple[list[SourceFile
         try:
             if wanted not in partitions_in(path):
                 continue  # no row of this (week, tier): parsed in full only by the captures it feeds
-            files.append(read_source_file(path))
+            files.append(read_source_file(path, params.tier))
         except BadDataError as exc:  # one unreadable file does not stop the others; it is reported
             skipped.append(str(exc))
             ctx.log.warning(f"skipped {exc}")
@@ -106,6 +107,23 @@ def _newest_vintage(candidates: list[Any]) -> tuple[list[Any], list[str]]:
     return chosen, superseded
 
 
+def _capture_table(selected: list[pd.DataFrame], constants: dict[str, Any]) -> pa.Table:
+    """The capture's raw rows as one Arrow table: the selected rows, the capture's columns, and each row's
+    ``content_hash`` (the first 16 hex digits of the MD5 of its source line, as ``left(md5(raw), 16)``
+    computes it in DuckDB and Postgres)."""
+    import duckdb
+    import pyarrow as pa
+
+    tables = [pa.Table.from_pandas(rows, preserve_index=False) for rows in selected]
+    raw = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    for name, value in constants.items():
+        raw = raw.append_column(name, pa.repeat(value, raw.num_rows))
+    with duckdb.connect() as con:
+        con.register("lines", pa.table({"raw": raw["raw"]}))
+        hashes = con.sql("SELECT left(md5(raw), 16) AS h FROM lines").to_arrow_table()["h"]
+    return raw.append_column("content_hash", hashes)
+
+
 class IngestWeek(Pipeline):
     name = "finra.otc_transparency.ingest_week"
     description = "Capture one (week, tier) from FINRA files or the FINRA API into finra_otc.raw_weekly."
@@ -115,6 +133,7 @@ class IngestWeek(Pipeline):
 
     def run(self, ctx: StepContext, params: IngestParams) -> StepResult:
         import pandas as pd
+        import pyarrow.compute as pc
 
         from ..sources import content_hash, route
 
@@ -142,8 +161,8 @@ class IngestWeek(Pipeline):
         other_tier_rows = 0
         for source, rows, _ in candidates:
             keep = rows["route_tier"].isna() | (rows["route_tier"] == tier)
-            other_tier_rows += int((~keep).sum())
-            selected.append(rows[keep])
+            other_tier_rows += source.rows_elsewhere + int((~keep).sum())
+            selected.append(rows if keep.all() else rows[keep])
             used.append(source)
         metrics: dict[str, Any] = {
             "source": kind,
@@ -178,13 +197,11 @@ class IngestWeek(Pipeline):
 
         captured_at = dt.datetime.now(dt.UTC)
         capture_id = _capture_id(tier, week, captured_at)
-        raw = pd.concat(selected, ignore_index=True)
-        raw["capture_id"] = capture_id
-        raw["captured_at"] = captured_at
-        raw["week_start"] = week
-        raw["week_ending"] = week_ending_of(week)
-        raw["tier"] = tier
-        raw["content_hash"] = pd.util.hash_pandas_object(raw["raw"], index=False).map("{:016x}".format)
+        raw = _capture_table(
+            selected,
+            {"capture_id": capture_id, "captured_at": captured_at, "week_start": week,
+             "week_ending": week_ending_of(week), "tier": tier},
+        )  # fmt: skip
         capture = {"capture_id": capture_id, "captured_at": captured_at}
         sources = ", ".join(str(s.path) for s in used)
         registry_row = pd.DataFrame(
@@ -197,7 +214,7 @@ class IngestWeek(Pipeline):
                     "content_hash": digest,
                     "source_kind": kind,
                     "source": sources[:4000],
-                    "raw_rows": len(raw),
+                    "raw_rows": raw.num_rows,
                     "batch_id": ctx.batch_id,
                 }
             ]
@@ -205,7 +222,7 @@ class IngestWeek(Pipeline):
         with wh.transaction():
             wh.insert_df(t.CAPTURES, registry_row)
             written = t.replace_capture_rows(wh, t.RAW_WEEKLY, raw, week, tier, capture, ctx.batch_id)
-        layouts = sorted(raw["source_layout"].unique())
+        layouts = sorted(pc.unique(raw["source_layout"]).to_pylist())
         return StepResult(
             rows_written={t.RAW_WEEKLY.name: written},
             metrics={**metrics, "capture_id": capture_id, "content_hash": digest, "rows_captured": written,

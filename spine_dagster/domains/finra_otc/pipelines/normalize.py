@@ -9,6 +9,8 @@ from .. import tables as t
 from ..checks import REJECT_RATE, SMBL_RECONCILIATION, UNIQUE_KEYS
 from ..params import NormalizeParams
 
+_NOT_READ = {"content_hash", "week_start", "week_ending", "tier"}  # the partition's, or not needed
+
 
 class NormalizeWeek(Pipeline):
     name = "finra.otc_transparency.normalize_week"
@@ -31,10 +33,11 @@ class NormalizeWeek(Pipeline):
         if done is not None and not params.force:
             ctx.log.info(f"capture {capture['capture_id']} is already normalized (force: true redoes it)")
             return StepResult(metrics={"skipped": True, "capture_id": capture["capture_id"]})
-        raw = wh.query_df(
-            f"SELECT * FROM {t.RAW_WEEKLY.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
+        columns = ", ".join(c for c in t.RAW_WEEKLY.column_names if c not in _NOT_READ)
+        raw = wh.query_arrow(
+            f"SELECT {columns} FROM {t.RAW_WEEKLY.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
             [capture["capture_id"], week, tier],
-        )
+        ).to_pandas()
         kind = wh.scalar(
             f"SELECT source_kind FROM {t.CAPTURES.name} WHERE capture_id = ?", [capture["capture_id"]]
         )
