@@ -89,53 +89,65 @@ def _parse_rows(body: list[str], header: list[str], delimiter: str) -> tuple[pd.
     return table, bad
 
 
-def _read_simple_pipe(body: bytes, header: list[str], fields: dict[str, str]) -> pa.Table | None:
+def _tier_mask(tier_id: pa.Array, tier_description: pa.Array, tier: str) -> pa.Array:
+    """Rows a capture of ``tier`` takes: that tier's rows and rows of no recognisable tier."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pc.if_else(pc.not_equal(pc.utf8_trim_whitespace(tier_id), ""), tier_id, tier_description)
+    unique = pc.unique(text)
+    tiers = pa.array([_tier_of(str(v).strip()) for v in unique.to_pylist()], pa.string())
+    row_tier = tiers.take(pc.index_in(text, unique))
+    return pc.or_kleene(pc.is_null(row_tier), pc.equal(row_tier, tier)).fill_null(True)
+
+
+def _read_simple_pipe(
+    body: bytes, header: list[str], fields: dict[str, str], tier: str | None
+) -> tuple[pa.Table, int] | None:
     """The rows of an unquoted pipe file whose every line has the header's width, parsed in bulk by
-    Arrow (FINRA's own files are like that). None when the file is anything else (quotes, blank lines,
-    a line of the wrong width, bytes that are not UTF-8): the general reader then handles it line by line."""
+    Arrow in one pass (FINRA's own files are like that), cut to ``tier``'s rows first when it is given;
+    with the number of rows read.
+    None when the file is anything else (quotes, blank lines, a line of the wrong width, bytes that are
+    not UTF-8, odd line ends): the general reader then handles it line by line."""
     import pyarrow as pa
     import pyarrow.compute as pc
     from pyarrow import csv as pa_csv
 
-    if b'"' in body or not body.strip():
+    if b'"' in body or not body.strip() or b"\n\n" in body or b"\n\r\n" in body or body[:1] in b"\r\n":
+        return None  # a blank line would shift Arrow's row numbers off the file's line numbers
+    if body.count(b"\r") not in (0, body.count(b"\r\n")):
         return None
     expected = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    plain = pa_csv.ParseOptions(delimiter="\x01", quote_char=False, double_quote=False)
+    names = [f"c{i}" for i in range(len(header))]
     try:
-        lines = pa_csv.read_csv(
-            pa.BufferReader(body),
-            read_options=pa_csv.ReadOptions(column_names=["raw"]),
-            parse_options=plain,
-            convert_options=pa_csv.ConvertOptions(
-                column_types={"raw": pa.string()}, strings_can_be_null=False
-            ),
-        ).column("raw")
-        if len(lines) != expected or pc.any(pc.equal(pc.utf8_trim_whitespace(lines), "")).as_py():
-            return None  # blank lines: the general reader keeps the line numbers right
-        if not pc.all(pc.equal(pc.count_substring(lines, "|"), len(header) - 1)).as_py():
-            return None
         table = pa_csv.read_csv(
             pa.BufferReader(body),
-            read_options=pa_csv.ReadOptions(column_names=[f"c{i}" for i in range(len(header))]),
-            parse_options=pa_csv.ParseOptions(delimiter="|", quote_char=False),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            parse_options=pa_csv.ParseOptions(delimiter="|", quote_char=False, double_quote=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={f"c{i}": pa.string() for i in range(len(header))}, strings_can_be_null=False
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a line of another width, bytes that are not UTF-8
         return None
-    if table.num_rows != len(lines):
+    if table.num_rows != expected:
         return None
+    table = table.append_column("row_number", pa.array(np.arange(2, expected + 2, dtype="int64")))
     position = {name: i for i, name in enumerate(header)}
-    empty = pa.repeat("", len(lines))
+    if tier is not None:
+        tier_description = table.column(position[fields["tier_description"]])
+        tier_id = table.column(position[fields["tier_id"]]) if "tier_id" in fields else tier_description
+        table = table.filter(_tier_mask(tier_id, tier_description, tier))
+    empty = pa.repeat("", table.num_rows)
     columns = {
         f"src_{c}": (pc.utf8_trim_whitespace(table.column(position[fields[c]])) if c in fields else empty)
         for c in RAW_COLUMNS
     }
-    columns["raw"] = lines
-    columns["row_number"] = pa.array(np.arange(2, len(lines) + 2, dtype="int64"))
-    columns["bad_width"] = pa.repeat(False, len(lines))
-    return pa.table(columns)
+    # Every line has exactly the header's fields and no quotes: the line is its fields joined by "|".
+    columns["raw"] = pc.binary_join_element_wise(*(table.column(n) for n in names), "|")
+    columns["row_number"] = table.column("row_number")
+    columns["bad_width"] = pa.repeat(False, table.num_rows)
+    return pa.table(columns), expected
 
 
 def _read_general(lines: list[str], header: list[str], delimiter: str, fields: dict[str, str]) -> pa.Table:
@@ -163,7 +175,6 @@ def read_source_file(path: Path, tier: str | None = None) -> SourceFile:
     With ``tier``, keep only the rows a capture of that tier takes (see :class:`SourceFile`).
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     content = path.read_bytes()
     data = content[3:] if content.startswith(b"\xef\xbb\xbf") else content
@@ -180,20 +191,15 @@ def read_source_file(path: Path, tier: str | None = None) -> SourceFile:
             "FINRA's 8-column ATS export, spine-core's WeekEnding|Tier|Symbol|MPID|TotalShares|TotalTrades"
         )
     fields = SOURCE_FIELDS[layout]
-    rows = _read_simple_pipe(body, header, fields) if delimiter == "|" else None
-    if rows is None:
+    simple = _read_simple_pipe(body, header, fields, tier) if delimiter == "|" else None
+    if simple is not None:
+        rows, read = simple
+    else:
         rows = _read_general(data.decode("utf-8", errors="replace").splitlines(), header, delimiter, fields)
-    elsewhere = 0
-    if tier is not None:
-        tier_text = pc.if_else(
-            pc.not_equal(rows["src_tier_id"], ""), rows["src_tier_id"], rows["src_tier_description"]
-        )
-        unique = pc.unique(tier_text)
-        tiers = pa.array([_tier_of(v) for v in unique.to_pylist()], pa.string())
-        row_tier = tiers.take(pc.index_in(tier_text, unique))
-        keep = pc.or_kleene(pc.is_null(row_tier), pc.equal(row_tier, tier)).fill_null(True)
-        elsewhere = len(rows) - pc.sum(keep).as_py() if len(rows) else 0
-        rows = rows.filter(keep)
+        read = len(rows)
+        if tier is not None:
+            rows = rows.filter(_tier_mask(rows["src_tier_id"], rows["src_tier_description"], tier))
+    elsewhere = read - len(rows)
     rows = rows.append_column("source_file", pa.repeat(str(path), len(rows)))
     rows = rows.append_column("source_layout", pa.repeat(layout, len(rows)))
     return SourceFile(path, layout, rows.to_pandas(), hashlib.sha256(content).hexdigest(), elsewhere)
