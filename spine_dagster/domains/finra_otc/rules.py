@@ -73,6 +73,15 @@ class _Verdicts:
         self.detail[mask] = detail if isinstance(detail, str) else detail(mask)
 
 
+def _floats(text: pd.Series) -> pd.Series:
+    """Text already checked against :data:`_NUMBER` (or missing) as float64: Arrow's parser in bulk,
+    pandas' when Arrow refuses a value (an exponent beyond the float range, which pandas makes inf)."""
+    try:
+        return text.astype("float64")
+    except ValueError:
+        return pd.to_numeric(text, errors="coerce")
+
+
 def _dates(text: pd.Series) -> pd.Series:
     good = text.str.match(_DATE, na=False)
     parsed = pd.to_datetime(text.where(good), format="%Y-%m-%d", errors="coerce")
@@ -180,8 +189,8 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
     firm_row = summary.isin(["OTC_W_SMBL_FIRM", "OTC_W_FIRM"])
     verdict.flag(firm_row & participant.eq("") & crd.eq(""), "PARSE_ERROR", "non-ATS firm row without a firm")
 
-    shares = pd.to_numeric(rows["src_shares"].where(shares_ok), errors="coerce")
-    trades = pd.to_numeric(rows["src_trades"].where(trades_ok), errors="coerce")
+    shares = _floats(rows["src_shares"].where(shares_ok))
+    trades = _floats(rows["src_trades"].where(trades_ok))
     verdict.flag(
         (shares < 0) | (trades < 0),
         "NEGATIVE_VOLUME",
@@ -192,31 +201,37 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
     is_other = verdict.reason == "OTHER"
     rejected = verdict.reason.notna() & ~is_other
     accepted = verdict.reason.isna()
-
-    capture = {c: rows[c] for c in ("capture_id", "captured_at")}
     friday = week_ending_of(week_start)
+
+    # The output frames are built from their own rows only (most rows are accepted, few rejected).
+    capture_columns = ["capture_id", "captured_at", "source_file", "row_number"]
+    bad = rows.loc[rejected, [*capture_columns, "raw"]]
     rejects = pd.DataFrame(
         {
             "week_start": week_start,
             "week_ending": friday,
             "tier": tier,
-            "capture_id": capture["capture_id"],
-            "captured_at": capture["captured_at"],
-            "source_file": rows["source_file"],
-            "row_number": rows["row_number"],
-            "reason_code": verdict.reason,
-            "detail": verdict.detail,
-            "raw": rows["raw"],
+            "capture_id": bad["capture_id"],
+            "captured_at": bad["captured_at"],
+            "source_file": bad["source_file"],
+            "row_number": bad["row_number"],
+            "reason_code": verdict.reason[rejected],
+            "detail": verdict.detail[rejected],
+            "raw": bad["raw"],
         }
-    )[rejected].reset_index(drop=True)
+    ).reset_index(drop=True)
 
-    kind = np.where(summary.str.startswith("ATS"), "ATS", "NON_ATS")
+    good = rows.loc[accepted, [*capture_columns, "src_issue_name", "src_product_type", "src_notional"]]
+    summary, symbol, mpid = summary[accepted], symbol[accepted], mpid[accepted]
+    participant, crd = participant[accepted], crd[accepted]
+    needs_symbol, needs_mpid, firm_row = needs_symbol[accepted], needs_mpid[accepted], firm_row[accepted]
+    kind = pd.Series(np.where(summary.str.startswith("ATS").to_numpy(), "ATS", "NON_ATS"), index=good.index)
     unattributed = (
         (kind == "NON_ATS") & firm_row & (participant.str.lower().eq("de minimis firms") | crd.isin(["0"]))
     )
     firm_venue = participant.where(participant.ne(""), "CRD " + crd)
     venue = pd.Series(
-        np.where(needs_mpid, mpid, np.where(firm_row, firm_venue, None)), index=rows.index, dtype=object
+        np.where(needs_mpid, mpid, np.where(firm_row, firm_venue, None)), index=good.index, dtype=object
     )
     volume = pd.DataFrame(
         {
@@ -226,24 +241,21 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
             "summary_type": summary,
             "venue_kind": kind,
             "symbol": symbol.where(needs_symbol & symbol.ne(""), None),
-            "issue_name": rows["src_issue_name"].where(rows["src_issue_name"].ne(""), None),
+            "issue_name": good["src_issue_name"].where(good["src_issue_name"].ne(""), None),
             "mpid": mpid.where(mpid.ne(""), None),
             "firm_crd": crd.where(crd.ne(""), None),
             "participant_name": participant.where(participant.ne(""), None),
             "venue": venue,
-            "product_type": rows["src_product_type"].where(rows["src_product_type"].ne(""), None),
+            "product_type": good["src_product_type"].where(good["src_product_type"].ne(""), None),
             "is_unattributed": unattributed,
-            "shares": shares.astype("float64"),
-            "trades": trades.astype("float64"),
-            "notional": pd.to_numeric(
-                rows["src_notional"].where(rows["src_notional"].ne("")), errors="coerce"
-            ),
-            "last_update_date": updated.dt.date,
-            "capture_id": capture["capture_id"],
-            "captured_at": capture["captured_at"],
-            "row_number": rows["row_number"],
-            "source_file": rows["source_file"],
+            "shares": shares[accepted].astype("float64"),
+            "trades": trades[accepted].astype("int64"),
+            "notional": _floats(good["src_notional"].where(good["src_notional"].ne(""))),
+            "last_update_date": updated[accepted].dt.date,
+            "capture_id": good["capture_id"],
+            "captured_at": good["captured_at"],
+            "row_number": good["row_number"],
+            "source_file": good["source_file"],
         }
-    )[accepted].reset_index(drop=True)
-    volume["trades"] = volume["trades"].astype("int64")
+    ).reset_index(drop=True)
     return NormalizeResult(volume, rejects, len(rows), int(is_other.sum()))

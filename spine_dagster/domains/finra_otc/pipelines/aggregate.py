@@ -9,6 +9,9 @@ from .. import tables as t
 from ..checks import HHI_RANGE, MARKET_SHARE_SUM
 from ..params import CaptureParams
 
+# What aggregate reads (the partition columns and the rows' amounts), not the whole typed row.
+_COLUMNS = "week_start, week_ending, tier, capture_id, summary_type, venue_kind, symbol, venue, shares, trades, is_unattributed"
+
 
 class AggregateWeek(Pipeline):
     name = "finra.otc_transparency.aggregate_week"
@@ -30,10 +33,10 @@ class AggregateWeek(Pipeline):
         done = t.latest_capture(wh, t.SYMBOL_WEEK, week, tier, capture["capture_id"])
         if done is not None and not params.force:
             return StepResult(metrics={"skipped": True, "capture_id": capture["capture_id"]})
-        volume = wh.query_df(
-            f"SELECT * FROM {t.WEEKLY_VOLUME.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
+        volume = wh.query_arrow(
+            f"SELECT {_COLUMNS} FROM {t.WEEKLY_VOLUME.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
             [capture["capture_id"], week, tier],
-        )
+        ).to_pandas()
         volume["captured_at"] = capture["captured_at"]
         from ..metrics import aggregate  # pandas work: imported when a step runs, not when it is registered
 
