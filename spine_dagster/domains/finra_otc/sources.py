@@ -266,7 +266,8 @@ def _partitions_in(path_text: str, size: int, mtime_ns: int) -> frozenset[tuple[
 
 
 def _scan_routing(path: Path) -> SourceFile:
-    """Only the columns routing needs (Arrow, pipe files); anything unusual falls back to a full read."""
+    """The distinct combinations of the columns routing needs (Arrow, pipe files); anything unusual falls
+    back to a full read."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
@@ -290,7 +291,8 @@ def _scan_routing(path: Path) -> SourceFile:
         )
     except (pa.ArrowInvalid, OSError, ValueError):
         return read_source_file(path)
-    data = table.to_pandas()
+    # A row's (week, tier) depends on these fields only: route each distinct combination once.
+    data = table.group_by(list(wanted)).aggregate([]).to_pandas()
     fields = SOURCE_FIELDS[layout]
     frame = pd.DataFrame(
         {f"src_{c}": (data[fields[c]].str.strip() if fields.get(c) in wanted else "") for c in RAW_COLUMNS},
