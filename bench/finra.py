@@ -9,7 +9,8 @@ Implementations, each in its own process (for a clean peak RSS), on the same gen
 * ``ours``: the four registered pipelines (ingest -> normalize -> aggregate -> rolling) per (week, tier),
   called directly with a warehouse (Dagster's own overhead is measured by bench/overhead.py).
 * ``plain`` (baseline a, the practical limit): one script, DuckDB SQL over the files, computing the same
-  tables for all tiers of a week at once, then writing them with the backend's bulk path.
+  tables for all tiers of a week at once (the raw table with each source line and its hash, as ours
+  keeps them), then writing them with the backend's bulk path.
 * ``naive`` (baseline b, what peers do): pandas for the computation and ``DataFrame.to_sql`` (Postgres,
   through SQLAlchemy) or row-by-row ``executemany`` inserts (DuckDB, ``--quick`` only: at full size it
   runs for tens of minutes) for the writes. One week only.
@@ -143,6 +144,7 @@ def run_plain(data: Path, url: str) -> dict[str, float]:
     """Baseline (a): DuckDB SQL in memory, every tier of a week at once, tables written in bulk."""
     import duckdb
 
+    from spine_dagster.domains.finra_otc.layouts import FULL_COLUMNS
     from spine_dagster.warehouse import open_warehouse
     from spine_dagster.warehouse.base import Column, Table
 
@@ -162,9 +164,12 @@ def run_plain(data: Path, url: str) -> dict[str, float]:
         for week in _weeks(data):
             path = next(data.glob(f"finra_otc_weekly_{week}_*.psv"))
             started = time.perf_counter()
+            # Like ours, the raw table keeps each source line and its hash (rejects carry the line).
+            line = " || '|' || ".join(f"coalesce(\"{c}\", '')" for c in FULL_COLUMNS)
             con.execute(
-                f"CREATE OR REPLACE TABLE raw AS SELECT *, row_number() OVER () + 1 AS row_number, '' AS raw "
-                f"FROM read_csv('{path}', delim='|', header=true, all_varchar=true, quote='')"
+                f"CREATE OR REPLACE TABLE raw AS SELECT *, left(md5(raw), 16) AS content_hash FROM ("
+                f"SELECT *, row_number() OVER () + 1 AS row_number, {line} AS raw "
+                f"FROM read_csv('{path}', delim='|', header=true, all_varchar=true, quote=''))"
             )
             store("raw")
             seconds["ingest"] += time.perf_counter() - started
