@@ -16,7 +16,8 @@ Implementations, each in its own process (for a clean peak RSS), on the same gen
   runs for tens of minutes) for the writes. One week only.
 
 Reported per stage: seconds and rows/s (rows = source rows of the stage), peak RSS, and the ratios
-ours/plain (target <= 1.5) and naive/ours (target >= 10 on Postgres).
+ours/plain (target <= 1.5) and naive/ours (target >= 10 on Postgres), for both naive writers: ``to_sql``
+(batched by SQLAlchemy 2) and one INSERT per row (``naive_rows``, Postgres, one week).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import log, machine_info, print_table, ratio, write_json
 
 TIERS = {"NMS_TIER_1": "T1", "NMS_TIER_2": "T2", "OTC": "OTCE"}
-STAGES = ("ingest", "normalize", "aggregate", "rolling")
+# "close" is closing the warehouse: DuckDB's last checkpoint happens there, so it is timed with the rest.
+STAGES = ("ingest", "normalize", "aggregate", "rolling", "close")
 
 
 # --- child: one implementation, timed per stage -----------------------------------------------------------
@@ -65,7 +67,7 @@ def run_ours(data: Path, url: str) -> dict[str, float]:
         for week in _weeks(data):
             for tier in TIERS:
                 params = {"week_start": week.isoformat(), "tier": tier, "source_dir": str(data)}
-                for stage in STAGES:
+                for stage in names:
                     pipeline = registry.get(f"finra.otc_transparency.{names[stage]}")
                     model = pipeline.Params.model_validate(
                         {k: v for k, v in params.items() if k in pipeline.param_names()}
@@ -76,7 +78,9 @@ def run_ours(data: Path, url: str) -> dict[str, float]:
                     )
                     seconds[stage] += time.perf_counter() - started
     finally:
+        started = time.perf_counter()
         warehouse.close()
+        seconds["close"] = time.perf_counter() - started
     return seconds
 
 
@@ -187,12 +191,16 @@ def run_plain(data: Path, url: str) -> dict[str, float]:
                     store(name)
                 seconds[stage] += time.perf_counter() - started
     finally:
+        started = time.perf_counter()
         target.close()
+        seconds["close"] = time.perf_counter() - started
     return seconds
 
 
-def run_naive(data: Path, url: str) -> dict[str, float]:
-    """Baseline (b): pandas, then row-by-row writes (DataFrame.to_sql on Postgres, executemany on DuckDB)."""
+def run_naive(data: Path, url: str, row_inserts: bool = False) -> dict[str, float]:
+    """Baseline (b): pandas, then the writes peers use: ``DataFrame.to_sql`` on Postgres (SQLAlchemy 2
+    batches its INSERTs), or one INSERT per row (``executemany``: psycopg2 on Postgres with
+    ``row_inserts``, DuckDB's on DuckDB)."""
     import numpy as np
     import pandas as pd
 
@@ -212,6 +220,22 @@ def run_naive(data: Path, url: str) -> dict[str, float]:
             con.executemany(
                 f"INSERT INTO {table_prefix}_{name} VALUES ({marks})", frame.astype(str).values.tolist()
             )
+    elif row_inserts:
+        import psycopg2
+
+        pg = psycopg2.connect(url)
+
+        def write(name: str, frame: pd.DataFrame) -> None:
+            if frame.empty:
+                return
+            with pg.cursor() as cur:
+                cols = ", ".join(f'"{c}" TEXT' for c in frame.columns)
+                cur.execute(f"CREATE TABLE IF NOT EXISTS {table_prefix}_{name} ({cols})")
+                marks = ", ".join("%s" for _ in frame.columns)
+                cur.executemany(
+                    f"INSERT INTO {table_prefix}_{name} VALUES ({marks})", frame.astype(str).values.tolist()
+                )
+            pg.commit()
     else:
         import sqlalchemy
 
@@ -258,7 +282,12 @@ def run_naive(data: Path, url: str) -> dict[str, float]:
 
 
 def child(args: argparse.Namespace) -> None:
-    runner = {"ours": run_ours, "plain": run_plain, "naive": run_naive}[args.child]
+    runner = {
+        "ours": run_ours,
+        "plain": run_plain,
+        "naive": run_naive,
+        "naive_rows": lambda data, url: run_naive(data, url, row_inserts=True),
+    }[args.child]
     seconds = runner(Path(args.data), args.url)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": seconds, "peak_rss_mb": round(peak_mb, 1)}))
@@ -316,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny data: a smoke test, not a measurement")
     parser.add_argument("--weeks", type=int, default=13, help="weeks of the multi-week run (default 13)")
     parser.add_argument("--postgres-url", default=os.environ.get("SPINE_BENCH_POSTGRES_URL"))
-    parser.add_argument("--child", choices=["ours", "plain", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["ours", "plain", "naive", "naive_rows"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -345,27 +374,31 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{label}: {source_rows} source rows generated in {time.perf_counter() - started:.1f}s")
             for kind in backends:
                 # The naive baseline writes row by row: run it where its target is (Postgres), one week only.
-                impls = ["ours", "plain"] + (
-                    ["naive"] if count == 1 and (kind == "postgres" or args.quick) else []
+                impls = (
+                    ["ours", "plain"]
+                    + (["naive"] if count == 1 and (kind == "postgres" or args.quick) else [])
+                    + (["naive_rows"] if count == 1 and kind == "postgres" else [])
                 )
                 measured = {impl: measure(impl, data, kind, workdir, args.postgres_url) for impl in impls}
                 case = {"case": label, "backend": kind, "source_rows": source_rows, "results": measured}
                 ours, plain = measured["ours"]["seconds"], measured["plain"]["seconds"]
                 case["ours_over_plain"] = ratio(sum(ours.values()), sum(plain.values()))
-                if "naive" in measured:
-                    case["naive_over_ours"] = ratio(
-                        sum(measured["naive"]["seconds"].values()), sum(ours.values())
-                    )
+                for naive in ("naive", "naive_rows"):
+                    if naive in measured:
+                        case[f"{naive}_over_ours"] = ratio(
+                            sum(measured[naive]["seconds"].values()), sum(ours.values())
+                        )
                 results["cases"].append(case)
                 for impl, result in measured.items():
                     total = sum(result["seconds"].values())
                     rows_out.append([
                         label, kind, impl,
-                        *[f"{result['seconds'][s]:.2f}s ({source_rows / max(result['seconds'][s], 1e-9):,.0f}/s)" for s in STAGES],
+                        *[f"{result['seconds'][s]:.2f}s" + ("" if s == "close" else f" ({source_rows / max(result['seconds'][s], 1e-9):,.0f}/s)") for s in STAGES],
                         f"{total:.2f}", f"{result['peak_rss_mb']:.0f}",
                     ])  # fmt: skip
                 log(f"{label} {kind}: ours/plain = {case['ours_over_plain']:.2f}"
-                    + (f", naive/ours = {case['naive_over_ours']:.1f}" if "naive_over_ours" in case else ""))  # fmt: skip
+                    + "".join(f", {n}/ours = {case[n + '_over_ours']:.1f}" for n in ("naive", "naive_rows")
+                              if n + "_over_ours" in case))  # fmt: skip
     print_table(
         ["case", "backend", "impl", *STAGES, "total s", "peak MB"],
         rows_out,
@@ -377,11 +410,14 @@ def main(argv: list[str] | None = None) -> int:
             c["backend"],
             f"{c['ours_over_plain']:.2f}",
             f"{c.get('naive_over_ours', float('nan')):.1f}",
+            f"{c.get('naive_rows_over_ours', float('nan')):.1f}",
         ]
         for c in results["cases"]
     ]
     print_table(
-        ["case", "backend", "ours/plain (<= 1.5)", "naive/ours (>= 10 on Postgres)"], ratios, "Ratios"
+        ["case", "backend", "ours/plain (<= 1.5)", "naive/ours", "naive_rows/ours"],
+        ratios,
+        "Ratios",
     )
     write_json("finra_quick" if args.quick else "finra", results)
     return 0

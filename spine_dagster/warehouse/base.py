@@ -40,12 +40,15 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A table declaration: name ``schema.table``, columns, and the key that identifies a row in a capture."""
+    """A table declaration: name ``schema.table``, columns, the key that identifies a row in a capture, and
+    the columns queries look rows up by (``index``: Postgres builds a b-tree on them; DuckDB needs none,
+    its zone maps prune row groups because rows arrive one capture at a time)."""
 
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     description: str = ""
+    index: tuple[str, ...] = ()
 
     @property
     def schema(self) -> str:

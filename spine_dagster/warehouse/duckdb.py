@@ -47,6 +47,11 @@ class DuckDBWarehouse:
                 time.sleep(0.2)
         self.path = path
         self.con.execute("SET TimeZone = 'UTC'")
+        # DuckDB checkpoints when a connection closes (each step closes its own) and, by default, whenever
+        # the WAL passes 16 MB: several times per step on a week of FINRA data, each checkpoint costlier as
+        # the file grows (13 weeks measured 5.0 s/week with this setting, 8.4 s/week without).
+        self.con.execute("SET checkpoint_threshold = '1GB'")
+        self._ensured: set[int] = set()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.con.execute(sql, list(params))
@@ -87,6 +92,9 @@ class DuckDBWarehouse:
         self.con.execute("COMMIT")
 
     def ensure_tables(self, tables: Sequence[Table], views: Sequence[tuple[str, str]] = ()) -> None:
+        key = hash((tuple(tables), tuple(views)))
+        if key in self._ensured:  # already done on this connection: no DDL, no catalog write
+            return
         with self.transaction():
             for schema in sorted({t.schema for t in tables}):
                 self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
@@ -94,6 +102,7 @@ class DuckDBWarehouse:
                 self.con.execute(create_table_sql(table, TYPES))
             for name, select in views:
                 self.con.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {select}")
+        self._ensured.add(key)
 
     def close(self) -> None:
         self.con.close()

@@ -57,6 +57,7 @@ class PostgresWarehouse:
             message = str(exc).strip().replace(dsn, display_url)
             raise WarehouseError(f"cannot connect to Postgres at {display_url}: {message}") from exc
         self._in_transaction = False
+        self._ensured: set[int] = set()
 
     def _maybe_commit(self) -> None:
         if not self._in_transaction:
@@ -123,14 +124,24 @@ class PostgresWarehouse:
             self._in_transaction = False
 
     def ensure_tables(self, tables: Sequence[Table], views: Sequence[tuple[str, str]] = ()) -> None:
+        key = hash((tuple(tables), tuple(views)))
+        if key in self._ensured:  # already done on this connection
+            return
         with self.transaction(), self.con.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock($1)", (_DDL_LOCK,))
             for schema in sorted({t.schema for t in tables}):
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
             for table in tables:
                 cur.execute(create_table_sql(table, TYPES))
+                if table.index:  # steps find their capture's rows by it (and DELETE them on a re-run)
+                    columns = ", ".join(quote_identifier(c) for c in table.index)
+                    index = quote_identifier(f"{table.name.split('.')[1]}_lookup")
+                    cur.execute(
+                        f"CREATE INDEX IF NOT EXISTS {index} ON {quote_identifier(table.name)} ({columns})"
+                    )
             for name, select in views:
                 cur.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_pg_sql(select)}")
+        self._ensured.add(key)
 
     def close(self) -> None:
         self.con.close()

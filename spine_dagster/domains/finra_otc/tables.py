@@ -29,6 +29,7 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 
 _PARTITION = "week_start date, week_ending date, tier text"
+_CAPTURE_LOOKUP = ("week_start", "tier", "capture_id")  # how steps find (and replace) a capture's rows
 _CAPTURE = "capture_id text, captured_at timestamp"
 
 CAPTURES = Table(
@@ -38,6 +39,7 @@ CAPTURES = Table(
     ),
     key=("capture_id",),
     description="One row per ingest of a (week, tier): the capture (vintage) registry.",
+    index=("week_start", "tier"),
 )
 TABLE_CAPTURES = Table(
     f"{SCHEMA}.table_captures",
@@ -45,6 +47,7 @@ TABLE_CAPTURES = Table(
         f"table_name text, {_PARTITION}, {_CAPTURE}, row_count bigint, written_at timestamp, batch_id text"
     ),
     description="Which capture each table holds for a (week, tier); the *_latest views read it.",
+    index=("table_name", "week_start", "tier"),
 )
 RAW_WEEKLY = Table(
     f"{SCHEMA}.raw_weekly",
@@ -54,6 +57,7 @@ RAW_WEEKLY = Table(
     ),
     key=("capture_id", "source_file", "row_number"),
     description="Every source row of a capture, as text (append-only).",
+    index=_CAPTURE_LOOKUP,
 )
 WEEKLY_VOLUME = Table(
     f"{SCHEMA}.weekly_volume",
@@ -65,6 +69,7 @@ WEEKLY_VOLUME = Table(
     ),
     key=("week_start", "tier", "summary_type", "symbol", "venue", "product_type", "issue_name"),
     description="Accepted rows, typed: one per (week, tier, summary type, symbol, venue, product type, issue name).",
+    index=_CAPTURE_LOOKUP,
 )
 REJECTS = Table(
     f"{SCHEMA}.rejects",
@@ -72,6 +77,7 @@ REJECTS = Table(
         f"{_PARTITION}, {_CAPTURE}, source_file text, row_number bigint, reason_code text, detail text, raw text"
     ),
     description="Source rows normalize refused, with the reason; nothing is dropped silently.",
+    index=_CAPTURE_LOOKUP,
 )
 SYMBOL_WEEK = Table(
     f"{SCHEMA}.symbol_week",
@@ -82,6 +88,7 @@ SYMBOL_WEEK = Table(
     ),
     key=("week_start", "tier", "symbol"),
     description="Per symbol and week, from the *_W_SMBL_FIRM rows: totals, ATS split, venue concentration.",
+    index=_CAPTURE_LOOKUP,
 )
 VENUE_WEEK = Table(
     f"{SCHEMA}.venue_week",
@@ -91,6 +98,7 @@ VENUE_WEEK = Table(
     ),
     key=("week_start", "tier", "venue"),
     description="Per venue (ATS MPID or non-ATS firm) and week: volume, market share of the tier, rank.",
+    index=_CAPTURE_LOOKUP,
 )
 SYMBOL_ROLLING = Table(
     f"{SCHEMA}.symbol_rolling",
@@ -101,6 +109,7 @@ SYMBOL_ROLLING = Table(
     ),
     key=("week_start", "tier", "symbol", "window_weeks"),
     description="Rolling metrics per symbol over the last window_weeks weeks (incomplete windows flagged).",
+    index=_CAPTURE_LOOKUP,
 )
 
 DATA_TABLES = (RAW_WEEKLY, WEEKLY_VOLUME, REJECTS, SYMBOL_WEEK, VENUE_WEEK, SYMBOL_ROLLING)
