@@ -6,7 +6,6 @@ import dagster as dg
 
 from ..pipelines.registry import PipelineRegistry
 from ..plan.model import GroupPlan
-from ..runtime.failfast import fail_fast_hook
 from .config import build_job_config
 from .ops import AFTER_INPUT, build_pipeline_op
 from .translator import SpineDagsterTranslator
@@ -103,7 +102,6 @@ def build_group_job(
         name=job_name,
         description=spec.description or f"spine group {spec.name}",
         executor_def=translator.get_executor(plan),
-        hooks={fail_fast_hook} if spec.policy.on_failure == "stop" else set(),
         tags=translator.get_job_tags(plan),
         config=build_job_config(
             plan, catalog.registry, list(aliases.values()), partitions_def, translator.get_partition_params

@@ -1,1 +1,1 @@
-"""Stage 4: what runs inside a Dagster run (called from op bodies, hooks and sensors)."""
+"""Stage 4: what runs inside a Dagster run (called from op bodies and sensors)."""

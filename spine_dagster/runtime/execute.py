@@ -10,7 +10,6 @@ Failure classes (DESIGN.md §6):
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import signal
@@ -23,10 +22,12 @@ from typing import Any
 import dagster as dg
 
 from ..errors import SpineError, StepRunError
+from ..pipelines.base import Pipeline
 from ..pipelines.context import StepContext
 from ..pipelines.registry import PipelineRegistry
 from ..plan.model import GroupPlan, StepPlan
 from ..plan.planner import params_for_run
+from .failfast import arm_fail_fast
 from .outcome import BATCH_TAG
 from .quality import evaluate_checks, jsonable, log_materializations
 from .retry import retry_policy
@@ -52,6 +53,11 @@ class SpineRuntime:
         step = plan.step(self.aliases[job_name][alias])
         assert step is not None
         return plan, step
+
+
+def needs_warehouse(pipeline: Pipeline) -> bool:
+    """Whether a pipeline's steps get a warehouse connection (and their op the ``warehouse`` resource)."""
+    return bool(pipeline.reads or pipeline.writes or pipeline.checks)
 
 
 @contextmanager
@@ -131,11 +137,27 @@ def _capped_retry(step: StepPlan, retry_number: int, exc: BaseException) -> dg.R
 def execute_step(
     context: dg.OpExecutionContext, runtime: SpineRuntime, run_params: Mapping[str, Any]
 ) -> None:
-    """Run the step this op invocation stands for."""
+    """Run the step this op invocation stands for (under ``on_failure: stop``, a final failure stops the run)."""
     plan, step = runtime.step_for(context.job_name, context.op_handle.name)
+    try:
+        _execute_step(context, runtime, plan, step, run_params)
+    except Exception:
+        if plan.policy.on_failure == "stop":
+            arm_fail_fast(context)
+        raise
+
+
+def _execute_step(
+    context: dg.OpExecutionContext,
+    runtime: SpineRuntime,
+    plan: GroupPlan,
+    step: StepPlan,
+    run_params: Mapping[str, Any],
+) -> None:
     params = dict(run_params)
     spec = plan.group.spec
-    if spec.partitions is not None and context.has_partition_key:
+    has_partition = context.has_partition_key
+    if spec.partitions is not None and has_partition:
         params.update(runtime.translator.get_partition_params(spec.partitions, context.partition_key))
     pipeline = runtime.registry.get(step.pipeline)
     try:
@@ -148,6 +170,14 @@ def execute_step(
         ) from exc
     batch_id = batch_id_for(context, plan)
     attempt = attempt_for(context)
+    # Every context.log line is an event-log write; the attempt and batch of a step are in its output
+    # metadata (spine/attempt, spine/batch_id), so only a repeated attempt is worth a line in the UI.
+    message = f"step {step.name} ({step.pipeline}) attempt {attempt}, batch {batch_id}"
+    if attempt > 1:
+        context.log.info(message)
+    else:
+        log.debug(message)
+    warehouse = context.resources.warehouse.open() if needs_warehouse(pipeline) else None
     ctx = StepContext(
         group=plan.name,
         step=step.name,
@@ -155,13 +185,10 @@ def execute_step(
         batch_id=batch_id,
         params={**values, "batch_id": batch_id},
         attempt=attempt,
-        partition_key=context.partition_key if context.has_partition_key else None,
+        partition_key=context.partition_key if has_partition else None,
         log=context.log,  # type: ignore[arg-type]  # DagsterLogManager quacks like a Logger
+        warehouse=warehouse,
     )
-    context.log.info(f"step {step.name} ({step.pipeline}) attempt {attempt}, batch {batch_id}")
-    needs_warehouse = bool(pipeline.reads or pipeline.writes or pipeline.checks)
-    warehouse = context.resources.warehouse.open() if needs_warehouse else None
-    ctx = dataclasses.replace(ctx, warehouse=warehouse)
     try:
         with step_timeout(step.timeout_seconds, step.name):
             result = pipeline.run(ctx, model)
