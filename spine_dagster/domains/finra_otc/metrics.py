@@ -94,6 +94,33 @@ def trend_label(pct: float) -> str:
     return "UP" if pct > 5 else ("DOWN" if pct < -5 else "FLAT")
 
 
+def _trend_pcts(window: pd.DataFrame) -> pd.Series:
+    """:func:`trend_pct` of every symbol at once (``window`` sorted by symbol, week): the same float
+    operations in the same order, and Python's ``round`` on the result, so the values are identical."""
+    shares = window["total_shares"].astype("float64")
+    grouped = shares.groupby(window["symbol"], sort=True)
+    position = grouped.cumcount()
+    count = grouped.transform("size")
+    from_end = count - 1 - position
+
+    def pick(mask: pd.Series) -> pd.Series:
+        return shares.where(mask).groupby(window["symbol"], sort=True).max()
+
+    first, second, last, before_last = (
+        pick(position == 0),
+        pick(position == 1),
+        pick(from_end == 0),
+        pick(from_end == 1),
+    )
+    size = count.groupby(window["symbol"], sort=True).first()
+    few = size <= 2
+    base = first.where(few, (first + second) / 2)
+    end = last.where(few, (before_last + last) / 2)
+    raw = (end - base) / base.where(base != 0) * 100
+    pcts = [0.0 if zero else round(float(v), 2) for zero, v in zip(base == 0, raw, strict=True)]
+    return pd.Series(pcts, index=raw.index, dtype="float64")
+
+
 def rolling(history: pd.DataFrame, week_start: dt.date, window_weeks: int) -> pd.DataFrame:
     """Rolling rows for the symbols present in ``week_start``, from symbol_week rows of the window
     (weeks ``week_start - (N-1)`` .. ``week_start``, one capture per week)."""
@@ -112,7 +139,7 @@ def rolling(history: pd.DataFrame, week_start: dt.date, window_weeks: int) -> pd
         min_shares=("total_shares", "min"),
         max_shares=("total_shares", "max"),
     )
-    out["trend_pct"] = grouped["total_shares"].apply(lambda s: trend_pct([float(v) for v in s]))
+    out["trend_pct"] = _trend_pcts(window)
     out["trend"] = out["trend_pct"].map(trend_label)
     out["is_complete"] = out["weeks_in_window"] == window_weeks
     out["window_weeks"] = window_weeks

@@ -83,9 +83,12 @@ def _floats(text: pd.Series) -> pd.Series:
 
 
 def _dates(text: pd.Series) -> pd.Series:
-    good = text.str.match(_DATE, na=False)
-    parsed = pd.to_datetime(text.where(good), format="%Y-%m-%d", errors="coerce")
-    return parsed
+    """ISO dates parsed (NaT when not a valid ``YYYY-MM-DD``); a week's rows share a handful of dates, so
+    each distinct text is parsed once."""
+    distinct = pd.Series(text.unique(), dtype="str")
+    good = distinct.str.match(_DATE, na=False)
+    parsed = pd.to_datetime(distinct.where(good), format="%Y-%m-%d", errors="coerce")
+    return text.map(pd.Series(parsed.to_numpy(), index=distinct.to_numpy())).astype("datetime64[us]")
 
 
 def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: str) -> NormalizeResult:

@@ -54,3 +54,28 @@ def test_rolling_window_counts_present_weeks_and_flags_incomplete() -> None:
     assert aaa["trend_pct"] == round((550.0 - 150.0) / 150.0 * 100, 2) and aaa["trend"] == "UP"
     bbb = out.loc["BBB"]
     assert (bbb["weeks_in_window"], bbb["is_complete"], bbb["trend_pct"]) == (1, False, 0.0)
+
+
+def test_vectorized_trend_equals_the_scalar_definition() -> None:
+    """Every symbol's trend_pct from the vectorized path equals trend_pct() on its weeks (random windows
+    of 1..6 present weeks, zero and fractional shares included)."""
+    import random
+
+    import pandas as pd
+
+    from spine_dagster.domains.finra_otc.metrics import _trend_pcts, trend_pct
+
+    rng = random.Random(7)
+    rows = []
+    for i in range(2000):
+        weeks = sorted(rng.sample(range(6), rng.randint(1, 6)))
+        for week in weeks:
+            shares = rng.choice([0.0, 0.5, 1.0, 3.0, rng.uniform(0, 1e7), float(rng.randint(0, 10**9))])
+            rows.append({"symbol": f"S{i:05d}", "week": week, "total_shares": shares})
+    window = pd.DataFrame(rows).sort_values(["symbol", "week"], kind="mergesort")
+    expected = {
+        symbol: trend_pct([float(v) for v in group["total_shares"]])
+        for symbol, group in window.groupby("symbol", sort=True)
+    }
+    got = _trend_pcts(window).to_dict()
+    assert got == expected
