@@ -1,78 +1,10 @@
-"""Aggregates and rolling metrics (pandas; the same code for both warehouse backends).
-
-Only ``*_W_SMBL_FIRM`` rows are summed: ``*_W_SMBL`` rows are their totals and would count volume twice.
-"""
+"""Rolling metrics (pandas; the same code for both warehouse backends). Weekly aggregates: aggregates.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
-
-FIRM_LEVEL = ("ATS_W_SMBL_FIRM", "OTC_W_SMBL_FIRM")
-
-
-def _top(frame: pd.DataFrame, group: str, value: str, label: str) -> pd.DataFrame:
-    """Per group, the label with the largest value (ties: label ascending)."""
-    ordered = frame.sort_values([group, value, label], ascending=[True, False, True], kind="mergesort")
-    return ordered.drop_duplicates(group)[[group, label, value]]
-
-
-def aggregate(volume: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """symbol_week and venue_week rows from one capture's weekly_volume rows (partition columns kept)."""
-    rows = volume[volume["summary_type"].isin(FIRM_LEVEL)].copy()
-    keep = ["week_start", "week_ending", "tier", "capture_id", "captured_at"]
-    head = (
-        {c: rows[c].iloc[0] for c in keep}
-        if len(rows)
-        else {c: volume[c].iloc[0] if len(volume) else None for c in keep}
-    )
-    rows["ats"] = np.where(rows["venue_kind"] == "ATS", rows["shares"], 0.0)
-    rows["non_ats"] = np.where(rows["venue_kind"] == "ATS", 0.0, rows["shares"])
-
-    by_venue = rows.groupby(["symbol", "venue"], as_index=False, sort=True)["shares"].sum()
-    per_symbol = rows.groupby("symbol", sort=True).agg(
-        total_shares=("shares", "sum"),
-        total_trades=("trades", "sum"),
-        ats_shares=("ats", "sum"),
-        non_ats_shares=("non_ats", "sum"),
-        venue_count=("venue", "nunique"),
-    )
-    totals = by_venue["symbol"].map(per_symbol["total_shares"])
-    by_venue["share"] = np.where(totals > 0, by_venue["shares"] / totals.where(totals > 0, 1.0), np.nan)
-    by_venue["share_sq"] = by_venue["share"] ** 2
-    per_symbol["hhi"] = by_venue.groupby("symbol")["share_sq"].sum(min_count=1)
-    top = _top(by_venue, "symbol", "shares", "venue").set_index("symbol")
-    per_symbol["top_venue"] = top["venue"]
-    per_symbol["top_venue_share"] = np.where(
-        per_symbol["total_shares"] > 0,
-        top["shares"] / per_symbol["total_shares"].where(per_symbol["total_shares"] > 0, 1),
-        np.nan,
-    )
-    trades = per_symbol["total_trades"]
-    per_symbol["avg_trade_size"] = np.where(
-        trades > 0, per_symbol["total_shares"] / trades.where(trades > 0, 1), np.nan
-    )
-    per_symbol.loc[per_symbol["total_shares"] <= 0, "hhi"] = np.nan
-    symbol_week = per_symbol.reset_index().assign(**head)
-    symbol_week["total_trades"] = symbol_week["total_trades"].astype("int64")
-    symbol_week["venue_count"] = symbol_week["venue_count"].astype("int64")
-
-    per_venue = rows.groupby(["venue", "venue_kind"], as_index=False, sort=True).agg(
-        shares=("shares", "sum"),
-        trades=("trades", "sum"),
-        symbol_count=("symbol", "nunique"),
-        is_unattributed=("is_unattributed", "any"),
-    )
-    tier_total = per_venue["shares"].sum()
-    per_venue["market_share"] = per_venue["shares"] / tier_total if tier_total > 0 else np.nan
-    per_venue = per_venue.sort_values(["shares", "venue"], ascending=[False, True], kind="mergesort")
-    per_venue["rank"] = np.arange(1, len(per_venue) + 1, dtype="int64")
-    venue_week = per_venue.reset_index(drop=True).assign(**head)
-    venue_week["trades"] = venue_week["trades"].astype("int64")
-    venue_week["symbol_count"] = venue_week["symbol_count"].astype("int64")
-    return symbol_week, venue_week
 
 
 def trend_pct(shares_by_week: list[float]) -> float:

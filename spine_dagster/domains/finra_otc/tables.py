@@ -9,6 +9,7 @@ A ``<table>_latest`` view shows, per (week, tier), the rows of the newest captur
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...warehouse.base import Column, Table, Warehouse
@@ -179,6 +180,20 @@ def replace_capture_rows(
         (capture["capture_id"], week_start, tier),
     )
     written = warehouse.insert_df(table, frame)
+    record_table_capture(warehouse, table, week_start, tier, capture, written, batch_id)
+    return written
+
+
+def replace_capture_rows_by_sql(
+    warehouse: Warehouse, table: Table, insert_sql: str, params: Sequence[Any], week_start: dt.date,
+    tier: str, capture: dict[str, Any], batch_id: str,
+) -> int:  # fmt: skip
+    """Like :func:`replace_capture_rows`, with the rows made inside the warehouse by ``insert_sql``."""
+    key = (capture["capture_id"], week_start, tier)
+    where = "WHERE capture_id = ? AND week_start = ? AND tier = ?"
+    warehouse.execute(f"DELETE FROM {table.name} {where}", key)
+    warehouse.execute(insert_sql, params)
+    written = int(warehouse.scalar(f"SELECT COUNT(*) FROM {table.name} {where}", key))
     record_table_capture(warehouse, table, week_start, tier, capture, written, batch_id)
     return written
 

@@ -9,14 +9,12 @@ from .. import tables as t
 from ..checks import HHI_RANGE, MARKET_SHARE_SUM
 from ..params import CaptureParams
 
-# What aggregate reads (the partition columns and the rows' amounts), not the whole typed row.
-_COLUMNS = "week_start, week_ending, tier, capture_id, summary_type, venue_kind, symbol, venue, shares, trades, is_unattributed"
-
 
 class AggregateWeek(Pipeline):
     name = "finra.otc_transparency.aggregate_week"
     description = (
-        "Per symbol and per venue totals of a week (from *_W_SMBL_FIRM rows only), shares, HHI, ranks."
+        "Per symbol and per venue totals of a week (from *_W_SMBL_FIRM rows only), shares, HHI, ranks; "
+        "computed inside the warehouse."
     )
     Params = CaptureParams
     reads = (t.WEEKLY_VOLUME.name,)
@@ -33,19 +31,16 @@ class AggregateWeek(Pipeline):
         done = t.latest_capture(wh, t.SYMBOL_WEEK, week, tier, capture["capture_id"])
         if done is not None and not params.force:
             return StepResult(metrics={"skipped": True, "capture_id": capture["capture_id"]})
-        volume = wh.query_arrow(
-            f"SELECT {_COLUMNS} FROM {t.WEEKLY_VOLUME.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
-            [capture["capture_id"], week, tier],
-        ).to_pandas()
-        volume["captured_at"] = capture["captured_at"]
-        from ..metrics import aggregate  # pandas work: imported when a step runs, not when it is registered
+        from ..aggregates import symbol_week_sql, venue_week_sql
 
-        symbol_week, venue_week = aggregate(volume)
-        with wh.transaction():
-            symbols = t.replace_capture_rows(
-                wh, t.SYMBOL_WEEK, symbol_week, week, tier, capture, ctx.batch_id
+        key = [capture["capture_id"], week, tier]
+        with wh.transaction():  # computed inside the warehouse: the rows never leave it
+            symbols = t.replace_capture_rows_by_sql(
+                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key * 2, week, tier, capture, ctx.batch_id
             )
-            venues = t.replace_capture_rows(wh, t.VENUE_WEEK, venue_week, week, tier, capture, ctx.batch_id)
+            venues = t.replace_capture_rows_by_sql(
+                wh, t.VENUE_WEEK, venue_week_sql(wh.dialect), key, week, tier, capture, ctx.batch_id
+            )
         return StepResult(
             rows_written={t.SYMBOL_WEEK.name: symbols, t.VENUE_WEEK.name: venues},
             metrics={"capture_id": capture["capture_id"], "symbols": symbols, "venues": venues},

@@ -1,0 +1,96 @@
+"""symbol_week and venue_week computed inside the warehouse (the same SQL on DuckDB and Postgres).
+
+Only ``*_W_SMBL_FIRM`` rows are summed: ``*_W_SMBL`` rows are their totals and would count volume twice.
+The rows never leave the database: one ``INSERT ... SELECT`` per table, over one capture's
+weekly_volume rows (on Postgres this saves reading a week's 250k rows out and writing the result back).
+
+Definitions, per (week, tier) capture:
+
+* symbol_week, per symbol: total/ATS/non-ATS shares, trades, distinct venues, average trade size
+  (shares / trades, NULL without trades), HHI (sum of squared venue shares, NULL when the symbol has no
+  positive volume), the top venue (most shares; ties: venue name ascending) and its share.
+* venue_week, per (venue, venue kind): shares, trades, distinct symbols, whether it is the unattributed
+  "De Minimis Firms" bucket, its market share of the tier's firm-level volume, and its rank (shares
+  descending, venue name ascending).
+"""
+
+from __future__ import annotations
+
+from . import tables as t
+
+FIRM_LEVEL = ("ATS_W_SMBL_FIRM", "OTC_W_SMBL_FIRM")
+_PARTITION = "week_start, week_ending, tier, capture_id, captured_at"
+
+# The capture's firm-level rows; its three `?` are (capture_id, week_start, tier).
+_FIRM = (
+    f"SELECT {_PARTITION}, symbol, venue, venue_kind, shares, trades, is_unattributed "
+    f"FROM {t.WEEKLY_VOLUME.name} WHERE capture_id = ? AND week_start = ? AND tier = ? "
+    f"AND summary_type IN ({', '.join(repr(s) for s in FIRM_LEVEL)})"
+)
+
+_SYMBOL_WEEK = f"""
+INSERT INTO {t.SYMBOL_WEEK.name} ({_PARTITION}, symbol, total_shares, total_trades, ats_shares,
+    non_ats_shares, venue_count, avg_trade_size, hhi, top_venue, top_venue_share)
+SELECT {", ".join(f"p.{c}" for c in _PARTITION.split(", "))}, p.symbol, p.total_shares, p.total_trades,
+    p.ats_shares, p.non_ats_shares, p.venue_count,
+    CASE WHEN p.total_trades > 0 THEN p.total_shares / p.total_trades END,
+    CASE WHEN p.total_shares > 0 THEN c.hhi END,
+    c.top_venue,
+    CASE WHEN p.total_shares > 0 THEN c.top_shares / p.total_shares END
+FROM (
+    SELECT {_PARTITION}, symbol,
+        CAST(SUM(shares) AS DOUBLE PRECISION) AS total_shares,
+        CAST(SUM(trades) AS BIGINT) AS total_trades,
+        CAST(SUM(CASE WHEN venue_kind = 'ATS' THEN shares ELSE 0 END) AS DOUBLE PRECISION) AS ats_shares,
+        CAST(SUM(CASE WHEN venue_kind = 'ATS' THEN 0 ELSE shares END) AS DOUBLE PRECISION) AS non_ats_shares,
+        CAST(COUNT(DISTINCT venue) AS BIGINT) AS venue_count
+    FROM ({_FIRM}) firm WHERE symbol IS NOT NULL GROUP BY {_PARTITION}, symbol
+) p
+LEFT JOIN (
+    SELECT symbol, SUM(share * share) AS hhi,
+        MAX(CASE WHEN place = 1 THEN venue END) AS top_venue,
+        MAX(CASE WHEN place = 1 THEN shares END) AS top_shares
+    FROM (
+        SELECT symbol, venue, shares,
+            CASE WHEN SUM(shares) OVER (PARTITION BY symbol) > 0
+                 THEN shares / SUM(shares) OVER (PARTITION BY symbol) END AS share,
+            ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY shares DESC, venue{{collate}}) AS place
+        FROM (
+            SELECT symbol, venue, CAST(SUM(shares) AS DOUBLE PRECISION) AS shares
+            FROM ({_FIRM}) firm WHERE symbol IS NOT NULL AND venue IS NOT NULL GROUP BY symbol, venue
+        ) by_venue
+    ) ranked
+    GROUP BY symbol
+) c ON c.symbol = p.symbol
+"""
+
+_VENUE_WEEK = f"""
+INSERT INTO {t.VENUE_WEEK.name} ({_PARTITION}, venue, venue_kind, is_unattributed, shares, trades,
+    symbol_count, market_share, rank)
+SELECT {_PARTITION}, venue, venue_kind, is_unattributed, shares, trades, symbol_count,
+    CASE WHEN SUM(shares) OVER () > 0 THEN shares / SUM(shares) OVER () END,
+    ROW_NUMBER() OVER (ORDER BY shares DESC, venue{{collate}})
+FROM (
+    SELECT {_PARTITION}, venue, venue_kind, BOOL_OR(is_unattributed) AS is_unattributed,
+        CAST(SUM(shares) AS DOUBLE PRECISION) AS shares, CAST(SUM(trades) AS BIGINT) AS trades,
+        CAST(COUNT(DISTINCT symbol) AS BIGINT) AS symbol_count
+    FROM ({_FIRM}) firm WHERE venue IS NOT NULL AND venue_kind IS NOT NULL
+    GROUP BY {_PARTITION}, venue, venue_kind
+) per_venue
+"""
+
+
+def _render(template: str, dialect: str) -> str:
+    # Ties are broken by venue name in code point order (as Python sorts), whatever the database's locale.
+    collate = ' COLLATE "C"' if dialect == "postgres" else ""
+    return template.format(collate=collate)
+
+
+def symbol_week_sql(dialect: str) -> str:
+    """``INSERT ... SELECT`` of one capture's symbol_week rows; params: (capture_id, week_start, tier) x 2."""
+    return _render(_SYMBOL_WEEK, dialect)
+
+
+def venue_week_sql(dialect: str) -> str:
+    """``INSERT ... SELECT`` of one capture's venue_week rows; params: (capture_id, week_start, tier)."""
+    return _render(_VENUE_WEEK, dialect)
