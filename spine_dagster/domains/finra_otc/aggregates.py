@@ -28,40 +28,45 @@ _FIRM = (
     f"AND summary_type IN ({', '.join(repr(s) for s in FIRM_LEVEL)})"
 )
 
+# One pass, no join (a join of two aggregates let Postgres, without statistics on a freshly written table,
+# pick a nested loop that recomputed the inner aggregate for every symbol): per (symbol, venue) sums, then
+# per symbol, with the venue shares and the venue ranking as window functions over the venue rows.
 _SYMBOL_WEEK = f"""
 INSERT INTO {t.SYMBOL_WEEK.name} ({_PARTITION}, symbol, total_shares, total_trades, ats_shares,
     non_ats_shares, venue_count, avg_trade_size, hhi, top_venue, top_venue_share)
-SELECT {", ".join(f"p.{c}" for c in _PARTITION.split(", "))}, p.symbol, p.total_shares, p.total_trades,
-    p.ats_shares, p.non_ats_shares, p.venue_count,
-    CASE WHEN p.total_trades > 0 THEN p.total_shares / p.total_trades END,
-    CASE WHEN p.total_shares > 0 THEN c.hhi END,
-    c.top_venue,
-    CASE WHEN p.total_shares > 0 THEN c.top_shares / p.total_shares END
+SELECT {_PARTITION}, symbol, total_shares, total_trades, ats_shares, non_ats_shares, venue_count,
+    CASE WHEN total_trades > 0 THEN total_shares / total_trades END,
+    CASE WHEN total_shares > 0 THEN hhi END,
+    top_venue,
+    CASE WHEN total_shares > 0 THEN top_shares / total_shares END
 FROM (
     SELECT {_PARTITION}, symbol,
         CAST(SUM(shares) AS DOUBLE PRECISION) AS total_shares,
         CAST(SUM(trades) AS BIGINT) AS total_trades,
-        CAST(SUM(CASE WHEN venue_kind = 'ATS' THEN shares ELSE 0 END) AS DOUBLE PRECISION) AS ats_shares,
-        CAST(SUM(CASE WHEN venue_kind = 'ATS' THEN 0 ELSE shares END) AS DOUBLE PRECISION) AS non_ats_shares,
-        CAST(COUNT(DISTINCT venue) AS BIGINT) AS venue_count
-    FROM ({_FIRM}) firm WHERE symbol IS NOT NULL GROUP BY {_PARTITION}, symbol
-) p
-LEFT JOIN (
-    SELECT symbol, SUM(share * share) AS hhi,
+        CAST(SUM(ats_shares) AS DOUBLE PRECISION) AS ats_shares,
+        CAST(SUM(non_ats_shares) AS DOUBLE PRECISION) AS non_ats_shares,
+        CAST(COUNT(venue) AS BIGINT) AS venue_count,
+        SUM(share * share) AS hhi,
         MAX(CASE WHEN place = 1 THEN venue END) AS top_venue,
         MAX(CASE WHEN place = 1 THEN shares END) AS top_shares
     FROM (
-        SELECT symbol, venue, shares,
-            CASE WHEN SUM(shares) OVER (PARTITION BY symbol) > 0
+        SELECT by_venue.*,
+            CASE WHEN venue IS NOT NULL AND SUM(shares) OVER (PARTITION BY symbol) > 0
                  THEN shares / SUM(shares) OVER (PARTITION BY symbol) END AS share,
-            ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY shares DESC, venue{{collate}}) AS place
+            CASE WHEN venue IS NOT NULL THEN ROW_NUMBER() OVER (
+                PARTITION BY symbol ORDER BY CASE WHEN venue IS NULL THEN 1 ELSE 0 END, shares DESC,
+                venue{{collate}}) END AS place
         FROM (
-            SELECT symbol, venue, CAST(SUM(shares) AS DOUBLE PRECISION) AS shares
-            FROM ({_FIRM}) firm WHERE symbol IS NOT NULL AND venue IS NOT NULL GROUP BY symbol, venue
+            SELECT {_PARTITION}, symbol, venue,
+                CAST(SUM(shares) AS DOUBLE PRECISION) AS shares,
+                SUM(trades) AS trades,
+                SUM(CASE WHEN venue_kind = 'ATS' THEN shares ELSE 0 END) AS ats_shares,
+                SUM(CASE WHEN venue_kind = 'ATS' THEN 0 ELSE shares END) AS non_ats_shares
+            FROM ({_FIRM}) firm WHERE symbol IS NOT NULL GROUP BY {_PARTITION}, symbol, venue
         ) by_venue
     ) ranked
-    GROUP BY symbol
-) c ON c.symbol = p.symbol
+    GROUP BY {_PARTITION}, symbol
+) per_symbol
 """
 
 _VENUE_WEEK = f"""
@@ -87,7 +92,7 @@ def _render(template: str, dialect: str) -> str:
 
 
 def symbol_week_sql(dialect: str) -> str:
-    """``INSERT ... SELECT`` of one capture's symbol_week rows; params: (capture_id, week_start, tier) x 2."""
+    """``INSERT ... SELECT`` of one capture's symbol_week rows; params: (capture_id, week_start, tier)."""
     return _render(_SYMBOL_WEEK, dialect)
 
 

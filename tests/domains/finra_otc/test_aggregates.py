@@ -55,7 +55,7 @@ def test_symbol_and_venue_week_exact(warehouse_url: str) -> None:
         key = [CAPTURE["capture_id"], WEEK, "NMS_TIER_1"]
         with wh.transaction():
             symbols = t.replace_capture_rows_by_sql(
-                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key * 2, WEEK, "NMS_TIER_1", CAPTURE, "b"
+                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key, WEEK, "NMS_TIER_1", CAPTURE, "b"
             )
             venues = t.replace_capture_rows_by_sql(
                 wh, t.VENUE_WEEK, venue_week_sql(wh.dialect), key, WEEK, "NMS_TIER_1", CAPTURE, "b"
@@ -63,7 +63,7 @@ def test_symbol_and_venue_week_exact(warehouse_url: str) -> None:
         assert (symbols, venues) == (2, 3)
         with wh.transaction():  # a re-run replaces, never duplicates
             again = t.replace_capture_rows_by_sql(
-                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key * 2, WEEK, "NMS_TIER_1", CAPTURE, "b"
+                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key, WEEK, "NMS_TIER_1", CAPTURE, "b"
             )
         assert again == 2 and wh.scalar(f"SELECT COUNT(*) FROM {t.SYMBOL_WEEK.name}") == 2
 
@@ -103,7 +103,7 @@ def test_ties_rank_by_venue_name_in_code_point_order(warehouse_url: str) -> None
         key = [CAPTURE["capture_id"], WEEK, "NMS_TIER_1"]
         with wh.transaction():
             t.replace_capture_rows_by_sql(
-                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key * 2, WEEK, "NMS_TIER_1", CAPTURE, "b"
+                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key, WEEK, "NMS_TIER_1", CAPTURE, "b"
             )
             t.replace_capture_rows_by_sql(
                 wh, t.VENUE_WEEK, venue_week_sql(wh.dialect), key, WEEK, "NMS_TIER_1", CAPTURE, "b"

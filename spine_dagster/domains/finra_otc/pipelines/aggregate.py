@@ -36,7 +36,7 @@ class AggregateWeek(Pipeline):
         key = [capture["capture_id"], week, tier]
         with wh.transaction():  # computed inside the warehouse: the rows never leave it
             symbols = t.replace_capture_rows_by_sql(
-                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key * 2, week, tier, capture, ctx.batch_id
+                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key, week, tier, capture, ctx.batch_id
             )
             venues = t.replace_capture_rows_by_sql(
                 wh, t.VENUE_WEEK, venue_week_sql(wh.dialect), key, week, tier, capture, ctx.batch_id
