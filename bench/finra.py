@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import log, machine_info, print_table, ratio, write_json
+from _common import OUT, log, print_table, ratio, write_json
 
 TIERS = {"NMS_TIER_1": "T1", "NMS_TIER_2": "T2", "OTC": "OTCE"}
 # "close" is closing the warehouse: DuckDB's last checkpoint happens there, so it is timed with the rest.
@@ -52,6 +52,13 @@ STAGES = ("ingest", "normalize", "aggregate", "rolling", "close")
 def _weeks(data: Path) -> list[dt.date]:
     names = sorted(p.name for p in data.glob("finra_otc_weekly_*.psv"))
     return [dt.date.fromisoformat(n.split("_")[3]) for n in names]
+
+
+def _timed_close(warehouse: Any) -> float:
+    """Seconds to close the warehouse (DuckDB's last checkpoint happens there)."""
+    started = time.perf_counter()
+    warehouse.close()
+    return time.perf_counter() - started
 
 
 def run_ours(data: Path, url: str) -> dict[str, float]:
@@ -82,9 +89,7 @@ def run_ours(data: Path, url: str) -> dict[str, float]:
                     )
                     seconds[stage] += time.perf_counter() - started
     finally:
-        started = time.perf_counter()
-        warehouse.close()
-        seconds["close"] = time.perf_counter() - started
+        seconds["close"] = _timed_close(warehouse)
     return seconds
 
 
@@ -195,9 +200,7 @@ def run_plain(data: Path, url: str) -> dict[str, float]:
                     store(name)
                 seconds[stage] += time.perf_counter() - started
     finally:
-        started = time.perf_counter()
-        target.close()
-        seconds["close"] = time.perf_counter() - started
+        seconds["close"] = _timed_close(target)
     return seconds
 
 
@@ -359,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=int, default=3,
         help="runs of ours and plain per case, alternated; the median run of each is reported (default 3)",
     )  # fmt: skip
+    parser.add_argument("--out-dir", type=Path, default=OUT)
     parser.add_argument("--child", choices=["ours", "plain", "naive", "naive_rows"], help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -374,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = 0.01 if args.quick else 1.0
     weeks_multi = 2 if args.quick else args.weeks
     backends = ["duckdb"] + (["postgres"] if args.postgres_url else [])
-    results: dict[str, Any] = {"machine": machine_info(), "scale": scale, "cases": []}
+    results: dict[str, Any] = {"quick": args.quick, "scale": scale, "cases": []}
     rows_out = []
     with tempfile.TemporaryDirectory(prefix="spine-bench-finra-") as tmp:
         workdir = Path(tmp)
@@ -446,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         ratios,
         "Ratios",
     )
-    write_json("finra_quick" if args.quick else "finra", results)
+    write_json("finra-quick" if args.quick else "finra", results, args.out_dir)
     return 0
 
 

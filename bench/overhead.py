@@ -20,11 +20,9 @@ Writes bench/out/overhead.json (bench/out/overhead-quick.json with --quick).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import io
 import json
-import os
 import pstats
 import sys
 import warnings
@@ -144,24 +142,10 @@ def ours_job(tmp: Path) -> Any:
     return build_definitions(settings).resolve_job_def(JOB)
 
 
-@contextlib.contextmanager
-def stderr_to(path: Path) -> Any:
-    """Send fd 2 to a file (Dagster's console logger), the same for both sides, as `spine run` does."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with path.open("ab") as f:
-        os.dup2(f.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-# --- 1. in process -----------------------------------------------------------------------------------------
 def bench_in_process(repeats: int, warmup: int) -> dict[str, Any]:
     import dagster as dg
+
+    from spine_dagster.launch import stderr_to  # fd 2 to a file, the same for both sides, as `spine run` does
 
     log(f"[in_process] {warmup} warm-up + {repeats} timed runs each of ours and bare (execute_in_process)")
     with tempdir("overhead-inproc") as tmp:
@@ -251,6 +235,8 @@ def profile_in_process(runs: int, out_dir: Path) -> dict[str, Any]:
     import cProfile
 
     import dagster as dg
+
+    from spine_dagster.launch import stderr_to
 
     log(f"[profile] cProfile of {runs} in-process runs of ours")
     with tempdir("overhead-profile") as tmp:

@@ -40,7 +40,7 @@ def prepare_dagster_home(settings: Settings) -> Path:
 
 
 @contextlib.contextmanager
-def _stderr_to(path: Path) -> Iterator[None]:
+def stderr_to(path: Path) -> Iterator[None]:
     """Send fd 2 (this process and the step processes it starts) to ``path`` for the duration."""
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stderr.flush()
@@ -122,7 +122,7 @@ def _execute(
         progress.start()
         started = time.perf_counter()
         try:
-            with _stderr_to(log_path):
+            with stderr_to(log_path):
                 result = dg.execute_job(recon, instance, **execute_kwargs)
         finally:
             progress.done.set()

@@ -38,7 +38,7 @@ def _run(script: str, out_dir: Path) -> dict:
     return data
 
 
-@pytest.mark.parametrize("script", ["load.py", "overhead.py"])
+@pytest.mark.parametrize("script", ["load.py", "overhead.py", "finra.py"])
 def test_bench_quick(script: str, tmp_path: Path) -> None:
     data = _run(script, tmp_path)
     if script == "load.py":
@@ -52,6 +52,22 @@ def test_bench_quick(script: str, tmp_path: Path) -> None:
             data["multiprocess"]
         )
         assert "targets" in data
+    elif script == "finra.py":
+        duckdb = [c for c in data["cases"] if c["backend"] == "duckdb"]  # Postgres too when its URL is set
+        assert [c["case"] for c in duckdb] == [
+            "1 week",
+            "2 weeks",
+        ]
+        first = duckdb[0]
+        assert set(first["results"]) == {"ours", "plain", "naive"}
+        assert set(first["results"]["ours"]["seconds"]) == {
+            "ingest",
+            "normalize",
+            "aggregate",
+            "rolling",
+            "close",
+        }
+        assert first["ours_over_plain"] > 0 and first["naive_over_ours"] > 0
     else:
         assert {"ours_per_step_ms", "bare_per_step_ms", "ratio", "overhead_per_step_ms"} <= set(
             data["in_process"]

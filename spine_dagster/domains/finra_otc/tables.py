@@ -9,7 +9,7 @@ A ``<table>_latest`` view shows, per (week, tier), the rows of the newest captur
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...warehouse.base import Column, Table, Warehouse
@@ -17,6 +17,7 @@ from .layouts import RAW_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 SCHEMA = "finra_otc"
 
@@ -170,18 +171,28 @@ def record_table_capture(
     warehouse.insert_df(TABLE_CAPTURES, frame)
 
 
+_CAPTURE_ROWS = "WHERE capture_id = ? AND week_start = ? AND tier = ?"
+
+
+def _replace(
+    warehouse: Warehouse, table: Table, week_start: dt.date, tier: str, capture: dict[str, Any],
+    batch_id: str, write: Callable[[], int],
+) -> int:  # fmt: skip
+    """Delete ``table``'s rows of the capture, ``write`` them again (returns the count), and record it."""
+    warehouse.execute(f"DELETE FROM {table.name} {_CAPTURE_ROWS}", (capture["capture_id"], week_start, tier))
+    written = write()
+    record_table_capture(warehouse, table, week_start, tier, capture, written, batch_id)
+    return written
+
+
 def replace_capture_rows(
-    warehouse: Warehouse, table: Table, frame: pd.DataFrame, week_start: dt.date, tier: str,
+    warehouse: Warehouse, table: Table, frame: pd.DataFrame | pa.Table, week_start: dt.date, tier: str,
     capture: dict[str, Any], batch_id: str,
 ) -> int:  # fmt: skip
     """Rewrite ``table``'s rows of one capture (delete + insert) and record it; the caller holds a transaction."""
-    warehouse.execute(
-        f"DELETE FROM {table.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
-        (capture["capture_id"], week_start, tier),
+    return _replace(
+        warehouse, table, week_start, tier, capture, batch_id, lambda: warehouse.insert_df(table, frame)
     )
-    written = warehouse.insert_df(table, frame)
-    record_table_capture(warehouse, table, week_start, tier, capture, written, batch_id)
-    return written
 
 
 def replace_capture_rows_by_sql(
@@ -189,13 +200,13 @@ def replace_capture_rows_by_sql(
     tier: str, capture: dict[str, Any], batch_id: str,
 ) -> int:  # fmt: skip
     """Like :func:`replace_capture_rows`, with the rows made inside the warehouse by ``insert_sql``."""
-    key = (capture["capture_id"], week_start, tier)
-    where = "WHERE capture_id = ? AND week_start = ? AND tier = ?"
-    warehouse.execute(f"DELETE FROM {table.name} {where}", key)
-    warehouse.execute(insert_sql, params)
-    written = int(warehouse.scalar(f"SELECT COUNT(*) FROM {table.name} {where}", key))
-    record_table_capture(warehouse, table, week_start, tier, capture, written, batch_id)
-    return written
+
+    def write() -> int:
+        warehouse.execute(insert_sql, params)
+        count = f"SELECT COUNT(*) FROM {table.name} {_CAPTURE_ROWS}"
+        return int(warehouse.scalar(count, (capture["capture_id"], week_start, tier)))
+
+    return _replace(warehouse, table, week_start, tier, capture, batch_id, write)
 
 
 def latest_capture(
