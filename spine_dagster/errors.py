@@ -154,20 +154,6 @@ class PipelineNotFoundError(SpineError):
         self.name = name
 
 
-ERRORS_BY_KIND: dict[str, type[SpineError]] = {
-    cls.__name__: cls
-    for cls in (
-        InvalidGroupSpecError,
-        GroupNotFoundError,
-        DuplicateGroupError,
-        StepNotFoundError,
-        DependencyError,
-        CycleDetectedError,
-        ParamError,
-    )
-}
-
-
 class StepRunError(SpineError):
     """A pipeline failed while running. ``retryable`` tells the runtime whether a retry can help.
 

@@ -35,7 +35,6 @@ def quote_identifier(name: str) -> str:
 class Column:
     name: str
     type: ColumnType
-    nullable: bool = True
 
 
 @dataclass(frozen=True)
@@ -93,13 +92,8 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-def column_sql(column: Column, types: dict[str, str]) -> str:
-    null = "" if column.nullable else " NOT NULL"
-    return f"{quote_identifier(column.name)} {types[column.type]}{null}"
-
-
 def create_table_sql(table: Table, types: dict[str, str]) -> str:
-    cols = ",\n  ".join(column_sql(c, types) for c in table.columns)
+    cols = ",\n  ".join(f"{quote_identifier(c.name)} {types[c.type]}" for c in table.columns)
     return f"CREATE TABLE IF NOT EXISTS {quote_identifier(table.name)} (\n  {cols}\n)"
 
 
@@ -114,7 +108,7 @@ def arrow_schema(table: Table) -> pa.Schema:
         "timestamp": pa.timestamp("us", tz="UTC"),
         "boolean": pa.bool_(),
     }
-    return pa.schema([pa.field(c.name, types[c.type], nullable=c.nullable) for c in table.columns])
+    return pa.schema([pa.field(c.name, types[c.type]) for c in table.columns])
 
 
 def arrow_for(table: Table, frame: pd.DataFrame | pa.Table) -> pa.Table:

@@ -22,6 +22,7 @@ TYPES = {
     "timestamp": "TIMESTAMPTZ",
     "boolean": "BOOLEAN",
 }
+_LOCK_TIMEOUT_SECONDS = 60.0  # how long to wait for another process to release the file
 
 
 class DuckDBWarehouse:
@@ -29,12 +30,12 @@ class DuckDBWarehouse:
 
     dialect = "duckdb"
 
-    def __init__(self, path: str, *, lock_timeout_seconds: float = 60.0) -> None:
+    def __init__(self, path: str) -> None:
         import duckdb
 
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + lock_timeout_seconds
+        deadline = time.monotonic() + _LOCK_TIMEOUT_SECONDS
         while True:
             try:
                 self.con = duckdb.connect(path)
@@ -45,7 +46,6 @@ class DuckDBWarehouse:
                         f"DuckDB file {path} is busy (locked by another process): {exc}"
                     ) from exc
                 time.sleep(0.2)
-        self.path = path
         self.con.execute("SET TimeZone = 'UTC'")
         # DuckDB checkpoints when a connection closes (each step closes its own) and whenever the WAL
         # passes checkpoint_threshold: at the default 16 MB several times per step on a week of FINRA data.
