@@ -127,7 +127,7 @@ def bare_job() -> Any:
 
 
 def ours_job(tmp: Path) -> Any:
-    from spine_dagster.defs import build_definitions
+    from spine_dagster.composition import build_definitions
     from spine_dagster.settings import Settings
 
     groups = tmp / "groups"

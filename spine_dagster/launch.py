@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .runtime.binding import StepAliases
 from .runtime.outcome import BATCH_TAG, GroupOutcome
 from .settings import Settings
 
@@ -58,12 +59,10 @@ def stderr_to(path: Path) -> Iterator[None]:
 class _Progress(threading.Thread):
     """Polls the run's event log and reports step transitions as they happen."""
 
-    def __init__(
-        self, instance: Any, invocation: str, aliases: Mapping[str, str], emit: Callable[[str], None]
-    ):
+    def __init__(self, instance: Any, invocation: str, aliases: StepAliases, emit: Callable[[str], None]):
         super().__init__(daemon=True)
         self.instance, self.invocation, self.emit = instance, invocation, emit
-        self.step_of = {alias: step for step, alias in aliases.items()}
+        self.step_of = aliases.step_by_alias
         self.done = threading.Event()
         self.cursor = 0
 
@@ -109,7 +108,7 @@ def _execute(
 
     invocation = uuid.uuid4().hex
     execute_kwargs["tags"] = {**execute_kwargs.get("tags", {}), INVOCATION_TAG: invocation}
-    aliases = {step: alias for alias, step in location.runtime.aliases[job_name].items()}
+    aliases = location.runtime.jobs[job_name].aliases
     recon = dg.build_reconstructable_job(
         "spine_dagster.definitions",
         "job_by_name",
@@ -141,7 +140,7 @@ def _execute(
 def _location(settings: Settings) -> Any:
     import warnings
 
-    from .defs import build_code_location
+    from .composition import build_code_location
 
     # Dagster warns about its own internal copy of run-status sensors (owners=None); not actionable here.
     warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition")
@@ -161,7 +160,7 @@ def rerun_from_failure(
         parent = instance.get_run_by_id(run_id)
         if parent is None:
             raise LookupError(f"no run {run_id} in DAGSTER_HOME ({os.environ['DAGSTER_HOME']})")
-        if parent.job_name not in location.runtime.plans:
+        if parent.job_name not in location.runtime.jobs:
             raise LookupError(
                 f"run {run_id} is of job {parent.job_name!r}, not a group of this code location"
             )
@@ -189,22 +188,19 @@ def run_group(
     """Execute a group's job and return its spine outcome (also recorded as run tags)."""
     import dagster as dg
 
+    from .defs.config import run_config_for
     from .plan.batch import group_batch_id
 
     location = _location(settings)
-    job_name = location.job_name(group_name)
-    if job_name is None:
-        raise KeyError(group_name)
-    from .defs.config import run_config_for
-
+    job = location.job_for_group(group_name)  # GroupNotFoundError when the group has no job
+    job_name = job.job_name
     tags = {BATCH_TAG: group_batch_id(group_name)}
     if partition is not None:  # the tags Dagster's own partition launches carry (Partitions tab, backfills)
         tags["dagster/partition"] = partition
         tags["dagster/partition_set"] = f"{job_name}_partition_set"
-        job = location.definitions.resolve_job_def(job_name)
-        if isinstance(job.partitions_def, dg.MultiPartitionsDefinition):
-            key = job.partitions_def.get_partition_key_from_str(partition)
+        job_def = location.definitions.resolve_job_def(job_name)
+        if isinstance(job_def.partitions_def, dg.MultiPartitionsDefinition):
+            key = job_def.partitions_def.get_partition_key_from_str(partition)
             tags.update({f"dagster/partition/{dim}": value for dim, value in key.keys_by_dimension.items()})
-    plan = location.runtime.plans[job_name]
-    run_config = run_config_for(plan, list(location.runtime.aliases[job_name]), dict(run_params))
+    run_config = run_config_for(job, dict(run_params))
     return _execute(location, settings, job_name, emit, run_config=run_config, tags=tags)

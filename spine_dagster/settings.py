@@ -6,6 +6,7 @@
 | ``SPINE_GROUPS_DIR`` | ``./groups`` | the PipelineGroup files |
 | ``SPINE_WAREHOUSE_URL`` | ``duckdb:///$SPINE_HOME/warehouse.duckdb`` | ``duckdb:///path`` or ``postgresql://...`` |
 | ``SPINE_STRICT`` | ``0`` | ``1``: any bad group file is fatal (for CI) instead of reported |
+| ``SPINE_TRANSLATOR`` | unset | ``package.module:ClassName``: a SpineDagsterTranslator subclass used everywhere |
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Settings:
     groups_dir: Path
     warehouse_url: str
     strict: bool
+    translator: str = ""  # SPINE_TRANSLATOR, "module:Class" ("" = the default translator)
+    warehouse_url_from_env: bool = False  # SPINE_WAREHOUSE_URL is set (else the DuckDB default)
 
     @property
     def dagster_home(self) -> Path:
@@ -37,4 +40,11 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     groups_dir = Path(env.get("SPINE_GROUPS_DIR") or "groups")
     warehouse_url = env.get("SPINE_WAREHOUSE_URL") or f"duckdb:///{home / 'warehouse.duckdb'}"
     strict = (env.get("SPINE_STRICT") or "").strip().lower() in _TRUE
-    return Settings(home=home, groups_dir=groups_dir, warehouse_url=warehouse_url, strict=strict)
+    return Settings(
+        home=home,
+        groups_dir=groups_dir,
+        warehouse_url=warehouse_url,
+        strict=strict,
+        translator=(env.get("SPINE_TRANSLATOR") or "").strip(),
+        warehouse_url_from_env=bool(env.get("SPINE_WAREHOUSE_URL")),
+    )

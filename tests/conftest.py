@@ -18,12 +18,19 @@ from spine_dagster.pipelines import (
     PipelineParams,
     PipelineRegistry,
     QualityCheck,
-    StepContext,
     StepResult,
     build_default_registry,
 )
+from spine_dagster.pipelines.context import CheckContext, StepContext
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_spine_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the checkout's ``./.spine``: a developer's warehouse there changed what
+    the asset checks found (they read the default DuckDB file when no URL is set)."""
+    monkeypatch.setenv("SPINE_HOME", str(tmp_path_factory.mktemp("spine_home")))
 GROUP_FIXTURES = FIXTURES / "groups"
 
 
@@ -36,7 +43,7 @@ class TypedParams(PipelineParams):
     symbols: list[str] = []
 
 
-def _always_passes(ctx: StepContext) -> CheckOutcome:
+def _always_passes(ctx: CheckContext) -> CheckOutcome:
     return CheckOutcome(passed=True, message="ok")
 
 

@@ -22,12 +22,14 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
 
 from ..pipelines.registry import PipelineRegistry
 from ..plan.model import GroupPlan
+from ..runtime.binding import JobBinding
 from ..spec.templates import has_templates
 
 _SCALARS: dict[type, Any] = {bool: dg.Bool, int: dg.Int, float: dg.Float, str: dg.String, dt.date: dg.String}
@@ -65,7 +67,7 @@ def run_params_fields(
     plan: GroupPlan, registry: PipelineRegistry, filled_by_partition: set[str]
 ) -> dict[str, dg.Field]:
     """Launchpad fields: every default and every required param (partition-filled params excluded)."""
-    spec = plan.group.spec
+    spec = plan.spec
     names = [*spec.defaults, *(n for n in plan.required_params if n not in spec.defaults)]
     fields: dict[str, dg.Field] = {}
     for name in names:
@@ -88,36 +90,49 @@ def run_params_fields(
     return fields
 
 
-def op_run_config(aliases: list[str], params: dict[str, Any]) -> dict[str, Any]:
+def op_run_config(aliases: Iterable[str], params: Mapping[str, Any]) -> dict[str, Any]:
     """The op-level run config that gives every step the same run params."""
     return {"ops": {alias: {"config": {"params": dict(params)}} for alias in aliases}}
 
 
-def literal_defaults(plan: GroupPlan) -> dict[str, Any]:
-    return {k: v for k, v in plan.group.spec.defaults.items() if not has_templates(v)}
+def run_config_for(job: JobBinding, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config that launches ``job`` with these run params (either shape, see the module doc).
 
-
-def run_config_for(plan: GroupPlan, aliases: list[str], params: dict[str, Any]) -> dict[str, Any]:
-    """The run config that launches ``plan``'s job with these run params (either shape, see the module doc)."""
-    if plan.group.spec.partitions is not None:
-        return op_run_config(aliases, {**literal_defaults(plan), **params})
+    A partitioned job's config carries the literal defaults too, as its partitioned config would.
+    """
+    plan = job.plan
+    if plan.partitions is not None:
+        return op_run_config(job.aliases, {**plan.literal_defaults, **params})
     return {"params": dict(params)}
 
 
+def example_run_config(job: JobBinding, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A complete run config to edit (``spine plan --format dagster-run-config``): the literal defaults,
+    ``params``, and a ``<name>`` placeholder for each required param not given (partition-filled params are
+    left to the partition)."""
+    plan = job.plan
+    filled = plan.partition_params
+    shown = {k: v for k, v in plan.literal_defaults.items() if k not in filled}
+    shown.update(params)
+    for name in plan.required_params:
+        if name not in shown and name not in filled:
+            shown[name] = f"<{name}>"
+    if plan.partitions is not None:
+        return op_run_config(job.aliases, shown)
+    return {"params": shown}
+
+
 def build_job_config(
-    plan: GroupPlan,
-    registry: PipelineRegistry,
-    aliases: list[str],
-    partitions_def: dg.PartitionsDefinition | None,
-    partition_params: Any,
+    job: JobBinding, registry: PipelineRegistry, partitions_def: dg.PartitionsDefinition | None
 ) -> dg.ConfigMapping | dg.PartitionedConfig:
     """A config mapping (typed run params), or for a partitioned job a config generated per partition."""
-    spec = plan.group.spec
-    if partitions_def is not None and spec.partitions is not None:
-        parts = spec.partitions
+    plan, aliases = job.plan, list(job.aliases)
+    if partitions_def is not None and job.partition_params is not None:
+        partition_params = job.partition_params
+        defaults = plan.literal_defaults
 
         def for_partition(key: str) -> dict[str, Any]:
-            return op_run_config(aliases, {**literal_defaults(plan), **partition_params(parts, key)})
+            return op_run_config(aliases, {**defaults, **partition_params(key)})
 
         return dg.PartitionedConfig(
             partitions_def=partitions_def, run_config_for_partition_key_fn=for_partition

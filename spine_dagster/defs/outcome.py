@@ -12,20 +12,22 @@ from collections.abc import Callable
 import dagster as dg
 
 from ..runtime.outcome import GroupOutcome
-
-OUTCOME_SENSOR_PREFIX = "spine__record_group_outcome"
+from .translator import SpineDagsterTranslator
 
 
 def build_outcome_sensors(
-    jobs: list[dg.JobDefinition], outcome_of: Callable[[dg.DagsterInstance, str], GroupOutcome | None]
+    jobs: list[dg.JobDefinition],
+    outcome_of: Callable[[dg.DagsterInstance, str], GroupOutcome | None],
+    translator: SpineDagsterTranslator,
 ) -> list[dg.SensorDefinition]:
+    """A success and a failure run-status sensor over ``jobs`` that record each run's outcome as tags."""
     if not jobs:
         return []
     sensors = []
     for status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE):
 
         @dg.run_status_sensor(
-            name=f"{OUTCOME_SENSOR_PREFIX}_{status.value.lower()}",
+            name=translator.get_outcome_sensor_name(status.value.lower()),
             run_status=status,
             monitored_jobs=jobs,
             default_status=dg.DefaultSensorStatus.RUNNING,

@@ -1,6 +1,6 @@
 """Make bad group files visible in the Dagster UI instead of letting them disappear.
 
-The code location always has an asset ``spine/group_files`` whose description lists every problem found
+The code location always has an asset (``spine/group_files`` by default) whose description lists every problem found
 when the definitions were loaded, and an asset check ``all_group_files_valid`` that re-reads the groups
 directory when run (from the UI, or by the definitions themselves) and fails with the same list.
 """
@@ -13,8 +13,6 @@ import dagster as dg
 
 from ..errors import Diagnostic
 
-GROUP_FILES_KEY = dg.AssetKey(["spine", "group_files"])
-
 
 def _markdown(diags: Sequence[Diagnostic]) -> str:
     if not diags:
@@ -25,10 +23,14 @@ def _markdown(diags: Sequence[Diagnostic]) -> str:
 
 
 def build_problem_defs(
-    diags: Sequence[Diagnostic], groups_dir: str, reload: Callable[[], Sequence[Diagnostic]]
+    diags: Sequence[Diagnostic],
+    groups_dir: str,
+    reload: Callable[[], Sequence[Diagnostic]],
+    key: dg.AssetKey,
 ) -> tuple[dg.AssetSpec, dg.AssetChecksDefinition]:
+    """The problems asset (``key``, from the translator) and its re-reading check."""
     spec = dg.AssetSpec(
-        key=GROUP_FILES_KEY,
+        key=key,
         description=f"The PipelineGroup files in {groups_dir}.\n\n{_markdown(diags)}",
         group_name="spine",
         kinds={"yaml"},
@@ -36,7 +38,7 @@ def build_problem_defs(
     )
 
     @dg.asset_check(
-        asset=GROUP_FILES_KEY,
+        asset=key,
         name="all_group_files_valid",
         description="Every group file loads and plans (re-reads the groups directory).",
     )

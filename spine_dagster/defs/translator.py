@@ -1,7 +1,11 @@
 """SpineDagsterTranslator: every naming and mapping rule from spine plans to Dagster objects.
 
-Subclass it and override a ``get_*`` method to change one rule (like dagster-dbt's translator); pass the
-instance to :func:`spine_dagster.defs.build_definitions`.
+Subclass it and override a ``get_*`` method to change one rule (like dagster-dbt's translator). The
+definitions, the ``spine`` CLI and the runtime inside every step process all get their translator from
+:func:`spine_dagster.composition.get_translator`, which reads ``SPINE_TRANSLATOR`` (``module:Class``), so
+one subclass reaches every path; docs/dagster.md shows how. Nothing else decides a spine -> Dagster rule:
+the runtime receives the results (retry policy and its cap, asset keys, check names, partition params)
+through :class:`spine_dagster.runtime.binding.JobBinding`, built from this class.
 """
 
 from __future__ import annotations
@@ -13,13 +17,19 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from ..pipelines.base import QualityCheck
 from ..plan.model import GroupPlan, StepPlan
-from ..runtime.retry import retry_policy
 from ..spec.models import WEEKDAYS, PartitionsSpec, PipelineGroupSpec, RetrySpec, WeeklyPartitionSpec
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-# Dagster's WeeklyPartitionsDefinition counts days from Sunday (0); Python's weekday() from Monday (0).
-_DAGSTER_DAY = {day: (i + 1) % 7 for i, day in enumerate(WEEKDAYS)}
+_BACKOFF = {"constant": None, "linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}
+_JITTER = {"none": None, "full": dg.Jitter.FULL, "plus_minus": dg.Jitter.PLUS_MINUS}
+
+
+def sunday_first_day(day: str) -> int:
+    """A weekday name as cron and Dagster's weekly partitions number it: Sunday 0 .. Saturday 6
+    (Python's ``weekday()`` and :data:`WEEKDAYS` start from Monday)."""
+    return (WEEKDAYS.index(day) + 1) % 7
 
 
 @dataclass(frozen=True)
@@ -61,16 +71,37 @@ class SpineDagsterTranslator:
         return self.sanitize(step.name)
 
     def get_schedule_name(self, group: PipelineGroupSpec, name: str | None, index: int) -> str:
+        """Example: the first unnamed schedule of ``finra.weekly_refresh`` -> ``finra__weekly_refresh__schedule``;
+        a partitioned group's schedule is named ``partitions``."""
         base = f"{self.get_job_name(group)}__schedule"
         return f"{base}_{name}" if name else (base if index == 0 else f"{base}_{index}")
 
     def get_sensor_name(self, group: PipelineGroupSpec, kind: str, name: str | None, index: int) -> str:
+        """Example: the first file-arrival sensor -> ``finra__weekly_refresh__file_arrival_sensor``."""
         base = f"{self.get_job_name(group)}__{kind}_sensor"
         return f"{base}_{name}" if name else (base if index == 0 else f"{base}_{index}")
 
+    def get_outcome_sensor_name(self, run_status: str) -> str:
+        """The run-status sensors that record group outcomes. Example: ``failure`` ->
+        ``spine__record_group_outcome_failure``."""
+        return f"spine__record_group_outcome_{run_status}"
+
+    # --- assets and checks ----------------------------------------------------------------------------------
     def get_asset_key(self, table: str) -> dg.AssetKey:
         """Example: ``finra_otc.weekly_volume`` -> ``AssetKey(["finra_otc", "weekly_volume"])``."""
         return dg.AssetKey(table.split("."))
+
+    def get_asset_group_name(self, table: str) -> str:
+        """The asset group of a table: its schema. Example: ``finra_otc.weekly_volume`` -> ``finra_otc``."""
+        return self.sanitize(table.split(".")[0])
+
+    def get_check_name(self, check: QualityCheck) -> str:
+        """The asset check name of a pipeline's quality check. Example: ``reject_rate`` -> ``reject_rate``."""
+        return self.sanitize(check.name)
+
+    def get_problems_asset_key(self) -> dg.AssetKey:
+        """The asset that lists bad group files in the UI."""
+        return dg.AssetKey(["spine", "group_files"])
 
     # --- tags and metadata ----------------------------------------------------------------------------------
     def get_job_tags(self, plan: GroupPlan) -> dict[str, str]:
@@ -106,8 +137,23 @@ class SpineDagsterTranslator:
 
     # --- policies -------------------------------------------------------------------------------------------
     def get_retry_policy(self, retry: RetrySpec | None) -> dg.RetryPolicy | None:
-        """``constant`` is Dagster's no-backoff; the ``max_delay_seconds`` cap is applied by the runtime."""
-        return retry_policy(retry)
+        """``constant`` is Dagster's no-backoff; no policy when there is nothing to retry.
+
+        The runtime computes delays from this same policy when it applies :meth:`get_retry_delay_cap`.
+        """
+        if retry is None or retry.max_retries == 0:
+            return None
+        return dg.RetryPolicy(
+            max_retries=retry.max_retries,
+            delay=retry.delay_seconds or None,
+            backoff=_BACKOFF[retry.backoff],
+            jitter=_JITTER[retry.jitter],
+        )
+
+    def get_retry_delay_cap(self, retry: RetrySpec | None) -> float | None:
+        """The longest wait between attempts (``max_delay_seconds``); Dagster's ``RetryPolicy`` has no cap, so
+        the runtime computes the policy's delay, caps it, and requests the retry itself."""
+        return None if retry is None else retry.max_delay_seconds
 
     def get_executor(self, plan: GroupPlan) -> dg.ExecutorDefinition:
         """``sequential``: in-process, one step at a time; ``parallel``: multiprocess, ``max_concurrency`` at once."""
@@ -117,7 +163,7 @@ class SpineDagsterTranslator:
         start: dict[str, object] = {}
         if self.settings.multiprocess_start_method == "forkserver":
             # Step processes fork from a server that has already imported the definitions code.
-            start = {"preload_modules": ["dagster._core.executor.multiprocess", "spine_dagster.defs"]}
+            start = {"preload_modules": ["dagster._core.executor.multiprocess", "spine_dagster.composition"]}
         return dg.multiprocess_executor.configured(
             {
                 "max_concurrent": policy.max_concurrency,
@@ -145,7 +191,7 @@ class SpineDagsterTranslator:
         first_day = end - dt.timedelta(days=6)
         return dg.WeeklyPartitionsDefinition(
             start_date=first_day.isoformat(),
-            day_offset=_DAGSTER_DAY[WEEKDAYS[first_day.weekday()]],
+            day_offset=sunday_first_day(WEEKDAYS[first_day.weekday()]),
             timezone=weekly.timezone,
             end_offset=weekly.end_offset,
         )

@@ -15,28 +15,21 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..plan.model import GroupPlan
+from ..runtime.binding import JobBinding
 from ..spec.models import AfterGroupSensorSpec, FileArrivalSensorSpec
 from .config import run_config_for
-from .translator import SpineDagsterTranslator
+from .partitions import PartitionKeys
+from .translator import SpineDagsterTranslator, sunday_first_day
 
 _STATUS = {"running": dg.DefaultScheduleStatus.RUNNING, "stopped": dg.DefaultScheduleStatus.STOPPED}
-_CRON_DAY = {
-    "sunday": 0,
-    "monday": 1,
-    "tuesday": 2,
-    "wednesday": 3,
-    "thursday": 4,
-    "friday": 5,
-    "saturday": 6,
-}
 _SENSOR_STATUS = {"running": dg.DefaultSensorStatus.RUNNING, "stopped": dg.DefaultSensorStatus.STOPPED}
 
 
 def build_schedules(
-    plan: GroupPlan, job: dg.JobDefinition, translator: SpineDagsterTranslator
+    binding: JobBinding, job: dg.JobDefinition, translator: SpineDagsterTranslator
 ) -> list[dg.ScheduleDefinition]:
-    spec = plan.group.spec
+    """The group's cron schedules, or its partition schedule."""
+    spec = binding.plan.spec
     schedules: list[dg.ScheduleDefinition] = []
     for index, schedule in enumerate(spec.schedules):
         schedules.append(
@@ -52,22 +45,21 @@ def build_schedules(
         )
     parts = spec.partitions
     if parts is not None and parts.schedule is not None:
-        schedules.append(_partition_schedule(plan, job, translator))
+        schedules.append(_partition_schedule(binding, job, translator))
     return schedules
 
 
 def _partition_schedule(
-    plan: GroupPlan, job: dg.JobDefinition, translator: SpineDagsterTranslator
+    binding: JobBinding, job: dg.JobDefinition, translator: SpineDagsterTranslator
 ) -> dg.ScheduleDefinition:
     """Each tick: for every static value, the newest complete week minus its ``lag_weeks``."""
-    spec = plan.group.spec
+    spec = binding.plan.spec
     parts = spec.partitions
     assert parts is not None and parts.schedule is not None
     sched = parts.schedule
-    day = "*" if sched.day_of_week is None else str(_CRON_DAY[sched.day_of_week])
+    day = "*" if sched.day_of_week is None else str(sunday_first_day(sched.day_of_week))
     cron = f"{sched.minute} {sched.hour} * * {day}"
-    week_def = translator.get_week_partitions_def(parts.weekly)
-    values: list[str | None] = list(parts.static.values) if parts.static is not None else [None]
+    keys_of = PartitionKeys(spec.name, parts, translator)
     lags = sched.lag_weeks
 
     @dg.schedule(
@@ -82,9 +74,9 @@ def _partition_schedule(
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
         now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-        keys = week_def.get_partition_keys(current_time=now)
+        keys = keys_of.latest_weeks(now)
         requests = []
-        for value in values:
+        for value in keys_of.values:
             lag = (
                 lags.get(value, 0)
                 if isinstance(lags, dict) and value is not None
@@ -92,10 +84,7 @@ def _partition_schedule(
             )
             if lag >= len(keys):
                 continue
-            week = keys[-1 - lag]
-            key = (
-                week if value is None else str(dg.MultiPartitionKey({"week": week, parts.static.name: value}))
-            )  # type: ignore[union-attr]
+            key = keys_of.key(keys[-1 - lag], value)
             requests.append(dg.RunRequest(run_key=key, partition_key=key))
         return requests or dg.SkipReason(f"no complete week yet at {now:%Y-%m-%d %H:%M}")
 
@@ -103,11 +92,10 @@ def _partition_schedule(
 
 
 def _partitions_for_file(
-    plan: GroupPlan, sensor: FileArrivalSensorSpec, translator: SpineDagsterTranslator, name: str
+    keys_of: PartitionKeys, sensor: FileArrivalSensorSpec, name: str
 ) -> list[str] | None:
     """The partition keys a file name selects (None when the name does not match the pattern)."""
-    parts = plan.group.spec.partitions
-    assert parts is not None and sensor.partition_pattern is not None
+    assert sensor.partition_pattern is not None
     match = re.search(sensor.partition_pattern, name)
     if match is None:
         return None
@@ -115,27 +103,56 @@ def _partitions_for_file(
         day = dt.date.fromisoformat(match.group("week"))
     except ValueError:
         return None
-    week = translator.get_week_partitions_def(parts.weekly).get_partition_key_for_timestamp(
-        dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC).timestamp()
-    )
-    if parts.static is None:
+    week = keys_of.week_of(day)
+    static = keys_of.parts.static
+    if static is None:
         return [week]
-    wanted = match.groupdict().get(parts.static.name)
-    values = [wanted] if wanted else list(parts.static.values)
-    if any(v not in parts.static.values for v in values):
+    wanted = match.groupdict().get(static.name)
+    values = [wanted] if wanted else list(static.values)
+    if any(v not in static.values for v in values):
         return None
-    return [str(dg.MultiPartitionKey({"week": week, parts.static.name: v})) for v in values]
+    return [keys_of.key(week, v) for v in values]
+
+
+def _file_requests(
+    binding: JobBinding,
+    sensor: FileArrivalSensorSpec,
+    keys_of: PartitionKeys | None,
+    path: Path,
+    run_key: str,
+) -> list[dg.RunRequest] | None:
+    """The run requests for one new file (None: the name does not match ``partition_pattern``)."""
+    key = str(path.resolve())
+    params = dict(sensor.params)
+    if sensor.path_param:
+        params[sensor.path_param] = key
+    tags = {"spine/trigger_file": key}
+    if keys_of is None or sensor.partition_pattern is None:
+        return [dg.RunRequest(run_key=run_key, run_config=run_config_for(binding, params), tags=tags)]
+    partitions = _partitions_for_file(keys_of, sensor, path.name)
+    if partitions is None:
+        return None
+    return [
+        dg.RunRequest(
+            run_key=f"{run_key}:{partition}",
+            run_config=run_config_for(binding, {**params, **keys_of.params(partition)}),
+            partition_key=partition,
+            tags=tags,
+        )
+        for partition in partitions
+    ]
 
 
 def _file_arrival_sensor(
-    plan: GroupPlan,
+    binding: JobBinding,
     job: dg.JobDefinition,
     sensor: FileArrivalSensorSpec,
     name: str,
     translator: SpineDagsterTranslator,
-    aliases: list[str],
 ) -> dg.SensorDefinition:
     directory = Path(sensor.directory)
+    plan = binding.plan
+    keys_of = PartitionKeys(plan.name, plan.partitions, translator) if plan.partitions is not None else None
 
     @dg.sensor(
         name=name,
@@ -155,38 +172,12 @@ def _file_arrival_sensor(
             if seen.get(key) == stat.st_mtime_ns:
                 continue
             seen[key] = stat.st_mtime_ns
-            params = dict(sensor.params)
-            if sensor.path_param:
-                params[sensor.path_param] = key
             run_key = f"{key}:{stat.st_mtime_ns}:{stat.st_size}"
-            tags = {"spine/trigger_file": key}
-            if sensor.partition_pattern is None:
-                requests.append(
-                    dg.RunRequest(
-                        run_key=run_key, run_config=run_config_for(plan, aliases, params), tags=tags
-                    )
-                )
-                continue
-            partitions = _partitions_for_file(plan, sensor, translator, path.name)
-            if partitions is None:
+            found = _file_requests(binding, sensor, keys_of, path, run_key)
+            if found is None:
                 unmatched.append(path.name)
-                continue
-            for partition in partitions:
-                requests.append(
-                    dg.RunRequest(
-                        run_key=f"{run_key}:{partition}",
-                        run_config=run_config_for(
-                            plan,
-                            aliases,
-                            {
-                                **params,
-                                **translator.get_partition_params(plan.group.spec.partitions, partition),
-                            },
-                        ),  # type: ignore[arg-type]
-                        partition_key=partition,
-                        tags=tags,
-                    )
-                )
+            else:
+                requests.extend(found)
         if unmatched:
             context.log.warning(
                 f"{len(unmatched)} file(s) do not match partition_pattern {sensor.partition_pattern!r} and were "
@@ -203,16 +194,15 @@ def _file_arrival_sensor(
 
 
 def _after_group_sensor(
-    plan: GroupPlan,
+    binding: JobBinding,
     job: dg.JobDefinition,
     sensor: AfterGroupSensorSpec,
     name: str,
     upstream_job: dg.JobDefinition,
     upstream_status: Callable[[dg.DagsterInstance, str], str | None],
-    translator: SpineDagsterTranslator,
-    aliases: list[str],
 ) -> dg.SensorDefinition:
     run_status = dg.DagsterRunStatus.SUCCESS if sensor.status == "completed" else dg.DagsterRunStatus.FAILURE
+    plan = binding.plan
 
     @dg.run_status_sensor(
         name=name,
@@ -230,16 +220,16 @@ def _after_group_sensor(
             return dg.SkipReason(f"run {run.run_id} of {sensor.group} ended {status}, not {sensor.status}")
         partition = run.tags.get("dagster/partition")
         params = dict(sensor.params)
-        if plan.group.spec.partitions is not None:
+        if binding.partition_params is not None:
             if partition is None:
                 return dg.SkipReason(
                     f"{plan.name} is partitioned but run {run.run_id} of {sensor.group} had no partition"
                 )
-            params.update(translator.get_partition_params(plan.group.spec.partitions, partition))
+            params.update(binding.partition_params(partition))
         return dg.RunRequest(
             run_key=f"after:{run.run_id}",
-            run_config=run_config_for(plan, aliases, params),
-            partition_key=partition if plan.group.spec.partitions is not None else None,
+            run_config=run_config_for(binding, params),
+            partition_key=partition if binding.partition_params is not None else None,
             tags={"spine/triggered_by_run": run.run_id},
         )
 
@@ -247,22 +237,20 @@ def _after_group_sensor(
 
 
 def build_sensors(
-    plan: GroupPlan,
+    binding: JobBinding,
     job: dg.JobDefinition,
     translator: SpineDagsterTranslator,
     jobs_by_group: dict[str, dg.JobDefinition],
     upstream_status: Callable[[dg.DagsterInstance, str], str | None],
-    aliases: list[str],
 ) -> list[dg.SensorDefinition]:
-    spec = plan.group.spec
+    """The group's file-arrival and after-group sensors."""
+    spec = binding.plan.spec
     sensors: list[dg.SensorDefinition] = []
     for index, sensor in enumerate(spec.sensors):
         name = translator.get_sensor_name(spec, sensor.type, sensor.name, index)
         if isinstance(sensor, FileArrivalSensorSpec):
-            sensors.append(_file_arrival_sensor(plan, job, sensor, name, translator, aliases))
+            sensors.append(_file_arrival_sensor(binding, job, sensor, name, translator))
         else:
             upstream = jobs_by_group[sensor.group]
-            sensors.append(
-                _after_group_sensor(plan, job, sensor, name, upstream, upstream_status, translator, aliases)
-            )
+            sensors.append(_after_group_sensor(binding, job, sensor, name, upstream, upstream_status))
     return sensors

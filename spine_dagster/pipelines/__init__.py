@@ -2,11 +2,13 @@
 
 from .base import CheckOutcome, NoParams, Pipeline, PipelineParams, QualityCheck, StepResult
 from .catalog import build_default_registry
-from .context import StepContext
+from .context import CheckContext, CheckScope, StepContext
 from .registry import PipelineRegistry
 
 __all__ = [
+    "CheckContext",
     "CheckOutcome",
+    "CheckScope",
     "NoParams",
     "Pipeline",
     "PipelineParams",

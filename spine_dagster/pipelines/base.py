@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from .context import StepContext
+    from .context import CheckContext, StepContext
 
 PIPELINE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
 
@@ -54,14 +54,16 @@ class CheckOutcome:
 class QualityCheck:
     """A data-quality check a pipeline declares on a table it writes.
 
-    ``evaluate`` receives the step context (warehouse, partition, params) and returns a
-    :class:`CheckOutcome`. ``severity``/``blocking`` are defaults a group step may override.
+    ``evaluate`` receives a :class:`~spine_dagster.pipelines.context.CheckContext`: the warehouse and the
+    scope to look at (the data a step just wrote, or the whole table when the check runs alone) and returns
+    a :class:`CheckOutcome`. ``severity``/``blocking`` are defaults a group step may override. The
+    ``description`` is shown on the asset check in the UI: say what it checks in each scope.
     """
 
     name: str
     table: str
     description: str
-    evaluate: Callable[[StepContext], CheckOutcome]
+    evaluate: Callable[[CheckContext], CheckOutcome]
     severity: Literal["warn", "error"] = "error"
     blocking: bool = False
 
@@ -85,6 +87,7 @@ class Pipeline(ABC):
     * ``description``: one line for people;
     * ``Params``: a :class:`PipelineParams` subclass; merged step params are validated against it;
     * ``reads`` / ``writes``: warehouse tables (``schema.table``), used for asset lineage;
+    * ``table_descriptions``: what each table it writes holds (the asset's description in the UI);
     * ``checks``: the :class:`QualityCheck`s evaluated after the pipeline writes its tables.
     """
 
@@ -93,6 +96,7 @@ class Pipeline(ABC):
     Params: ClassVar[type[PipelineParams]] = NoParams
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
+    table_descriptions: ClassVar[Mapping[str, str]] = {}
     checks: ClassVar[tuple[QualityCheck, ...]] = ()
 
     @abstractmethod

@@ -1,11 +1,12 @@
-"""What a pipeline sees while it runs (no dagster: domain code is testable with a warehouse alone)."""
+"""What a pipeline sees while it runs, and what a quality check sees (no dagster: domain code is testable
+with a warehouse alone)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -25,3 +26,41 @@ class StepContext:
     partition_key: str | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("spine_dagster.step"))
     warehouse: Any = None
+
+
+@dataclass(frozen=True)
+class CheckScope:
+    """What a quality check looks at.
+
+    ``kind="step"``: the data one step has just written, described by that step's final ``params`` and its
+    ``partition_key``. ``kind="table"``: the whole table, when the check runs on its own (the asset check
+    launched from the Dagster UI or ``dagster asset check``): there is no step, so no params.
+    """
+
+    kind: Literal["step", "table"]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    partition_key: str | None = None
+
+    @property
+    def whole_table(self) -> bool:
+        return self.kind == "table"
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a :class:`~spine_dagster.pipelines.base.QualityCheck` receives: its scope, the warehouse, a logger."""
+
+    scope: CheckScope
+    warehouse: Any
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("spine_dagster.check"))
+
+    @classmethod
+    def for_step(cls, ctx: StepContext) -> CheckContext:
+        """The check of a step, right after it wrote: scoped to that step's params and partition."""
+        scope = CheckScope("step", params=ctx.params, partition_key=ctx.partition_key)
+        return cls(scope, ctx.warehouse, ctx.log)
+
+    @classmethod
+    def for_table(cls, warehouse: Any, log: logging.Logger | None = None) -> CheckContext:
+        """A check run on its own, over the whole table."""
+        return cls(CheckScope("table"), warehouse, log or logging.getLogger("spine_dagster.check"))

@@ -27,9 +27,9 @@ from ..pipelines.base import Pipeline
 from ..pipelines.registry import PipelineRegistry
 from ..spec._errors import explain_all
 from ..spec.loader import LoadedGroup
-from ..spec.models import PipelineGroupSpec
+from ..spec.models import CheckOverrideSpec, PipelineGroupSpec
 from . import graph
-from .model import GroupPlan, StepPlan
+from .model import CheckPolicy, GroupPlan, StepPlan, partition_params
 from .params import UNRESOLVED, ParamResolutionError, ParamSource, required_params, resolve_step_params
 
 
@@ -146,17 +146,6 @@ def _check_overrides(found: _Collector, step_index: int, pipeline: Pipeline) -> 
             )
 
 
-def partition_params(spec: PipelineGroupSpec) -> frozenset[str]:
-    """Params a partition key fills at run time."""
-    parts = spec.partitions
-    if parts is None:
-        return frozenset()
-    names = {parts.weekly.param}
-    if parts.static is not None:
-        names.add(parts.static.target_param)
-    return frozenset(names)
-
-
 def plan_group(
     group: LoadedGroup | PipelineGroupSpec,
     registry: PipelineRegistry | None,
@@ -176,83 +165,129 @@ def plan_group(
     loaded = _as_loaded(group)
     spec = loaded.spec
     found = _Collector(loaded)
-    names = [s.name for s in spec.steps]
-    deps = [s.depends_on for s in spec.steps]
-    check = check_pipelines and registry is not None
-
-    pipelines: dict[int, Pipeline] = {}
-    for i, step in enumerate(spec.steps):
-        if check and step.pipeline in registry:  # type: ignore[operator]
-            pipelines[i] = registry.get(step.pipeline)  # type: ignore[union-attr]
-        elif check:
-            assert registry is not None
-            best = registry.suggest(step.pipeline)
-            error = StepNotFoundError(step.name, step.pipeline, suggestions=[best] if best else [])
-            found.add(error, ("steps", i, "pipeline"))
-
-    for i, missing in graph.unknown_dependencies(names, deps):
-        message = DependencyError(names[i], missing).message + hint(missing[0], names)
-        position = spec.steps[i].depends_on.index(missing[0])
-        found.add(DependencyError(names[i], missing), ("steps", i, "depends_on", position), message)
-
-    cycle = graph.find_cycle(names, deps)
-    if cycle is not None:
-        found.add(CycleDetectedError(cycle), ("steps", names.index(cycle[0]), "depends_on"))
-
-    required = required_params(spec)
-    by_partition = partition_params(spec)
+    pipelines = _find_pipelines(found, registry if check_pipelines else None)
+    _check_graph(found)
     if run_params is not None and require_run_params:
-        missing_params = [name for name in required if name not in run_params and name not in by_partition]
-        if missing_params:
-            listed = ", ".join(missing_params)
-            flags = " ".join(f"--param {name}=..." for name in missing_params)
-            for name in missing_params:
-                found.add_param(
-                    required[name],
-                    f"missing required run param {name!r} (declared by {{{{ params.{name} }}}}); "
-                    f"all missing: {listed}; pass {flags}",
-                )
-
-    resolved: dict[int, tuple[dict[str, Any], dict[str, ParamSource]]] = {}
-    expected = frozenset(required) | by_partition
-    partial = run_params is None or any(name not in run_params for name in expected)
-    for i in range(len(spec.steps)):
-        try:
-            resolved[i] = resolve_step_params(spec, i, run_params or {}, partial=partial, expected=expected)
-        except ParamResolutionError as exc:
-            where = "" if exc.path and exc.path[0] == "defaults" else f"step '{names[i]}': "
-            found.add_param(exc.path or ("steps", i, "name"), f"{where}{exc}")
-
+        _check_required_run_params(found, run_params)
+    resolved = _resolve_params(found, run_params)
+    by_partition = partition_params(spec)
     for i, pipeline in pipelines.items():
         if i in resolved:
             _check_step_params(found, i, pipeline, *resolved[i], later=by_partition)
         _check_overrides(found, i, pipeline)
-
-    if check and len(pipelines) == len(spec.steps) and spec.steps:
-        everything_used = any(p.accepts_any_param() for p in pipelines.values())
-        used = {name for p in pipelines.values() for name in p.param_names()}
-        if not everything_used:
-            for key in spec.defaults:
-                if key not in used and key != "batch_id":
-                    found.add_param(
-                        ("defaults", key),
-                        f"default param {key!r} is not a param of any step's pipeline{hint(key, used)}",
-                        key=True,
-                    )
-            for key in run_params or {}:
-                if (
-                    key not in used
-                    and key not in spec.defaults
-                    and key != "batch_id"
-                    and key not in by_partition
-                ):
-                    found.add_param(
-                        ("name",),
-                        f"run param {key!r} is not a param of any step's pipeline{hint(key, used)}",
-                    )
-
+    if pipelines and len(pipelines) == len(spec.steps):
+        _check_unused_params(found, list(pipelines.values()), run_params or {})
     found.raise_if_any()
+    steps = _place_steps(spec, resolved, pipelines)
+    return GroupPlan(loaded, steps, dict(run_params or {}), tuple(required_params(spec)))
 
+
+def _find_pipelines(found: _Collector, registry: PipelineRegistry | None) -> dict[int, Pipeline]:
+    """Each step's registered pipeline (by step index); unknown ones are reported with a suggestion."""
+    pipelines: dict[int, Pipeline] = {}
+    if registry is None:
+        return pipelines
+    for i, step in enumerate(found.group.spec.steps):
+        if step.pipeline in registry:
+            pipelines[i] = registry.get(step.pipeline)
+            continue
+        best = registry.suggest(step.pipeline)
+        found.add(
+            StepNotFoundError(step.name, step.pipeline, suggestions=[best] if best else []),
+            ("steps", i, "pipeline"),
+        )
+    return pipelines
+
+
+def _check_graph(found: _Collector) -> None:
+    """Unknown ``depends_on`` targets, then a cycle (spine-core's order)."""
+    steps = found.group.spec.steps
+    names = [s.name for s in steps]
+    deps = [s.depends_on for s in steps]
+    for i, missing in graph.unknown_dependencies(names, deps):
+        message = DependencyError(names[i], missing).message + hint(missing[0], names)
+        position = steps[i].depends_on.index(missing[0])
+        found.add(DependencyError(names[i], missing), ("steps", i, "depends_on", position), message)
+    cycle = graph.find_cycle(names, deps)
+    if cycle is not None:
+        found.add(CycleDetectedError(cycle), ("steps", names.index(cycle[0]), "depends_on"))
+
+
+def _check_required_run_params(found: _Collector, run_params: Mapping[str, Any]) -> None:
+    spec = found.group.spec
+    required = required_params(spec)
+    by_partition = partition_params(spec)
+    missing = [name for name in required if name not in run_params and name not in by_partition]
+    listed = ", ".join(missing)
+    flags = " ".join(f"--param {name}=..." for name in missing)
+    for name in missing:
+        found.add_param(
+            required[name],
+            f"missing required run param {name!r} (declared by {{{{ params.{name} }}}}); "
+            f"all missing: {listed}; pass {flags}",
+        )
+
+
+def _resolve_params(
+    found: _Collector, run_params: Mapping[str, Any] | None
+) -> dict[int, tuple[dict[str, Any], dict[str, ParamSource]]]:
+    """Every step's merged params and their provenance (by step index); templates resolved where known."""
+    spec = found.group.spec
+    expected = frozenset(required_params(spec)) | partition_params(spec)
+    partial = run_params is None or any(name not in run_params for name in expected)
+    resolved: dict[int, tuple[dict[str, Any], dict[str, ParamSource]]] = {}
+    for i, step in enumerate(spec.steps):
+        try:
+            resolved[i] = resolve_step_params(spec, i, run_params or {}, partial=partial, expected=expected)
+        except ParamResolutionError as exc:
+            where = "" if exc.path and exc.path[0] == "defaults" else f"step '{step.name}': "
+            found.add_param(exc.path or ("steps", i, "name"), f"{where}{exc}")
+    return resolved
+
+
+def _check_unused_params(found: _Collector, pipelines: list[Pipeline], run_params: Mapping[str, Any]) -> None:
+    """Defaults and run params that no step's pipeline takes are typos (unless a pipeline takes anything)."""
+    if any(p.accepts_any_param() for p in pipelines):
+        return
+    spec = found.group.spec
+    used = {name for p in pipelines for name in p.param_names()}
+    for key in spec.defaults:
+        if key not in used and key != "batch_id":
+            found.add_param(
+                ("defaults", key),
+                f"default param {key!r} is not a param of any step's pipeline{hint(key, used)}",
+                key=True,
+            )
+    by_partition = partition_params(spec)
+    for key in run_params:
+        if key not in used and key not in spec.defaults and key != "batch_id" and key not in by_partition:
+            found.add_param(
+                ("name",), f"run param {key!r} is not a param of any step's pipeline{hint(key, used)}"
+            )
+
+
+def check_policies(pipeline: Pipeline, overrides: Mapping[str, CheckOverrideSpec]) -> dict[str, CheckPolicy]:
+    """The effective (severity, blocking) of each of ``pipeline``'s checks after a step's ``checks:``."""
+    policies = {}
+    for check in pipeline.checks:
+        override = overrides.get(check.name)
+        severity = override.severity if override is not None and override.severity else check.severity
+        blocking = check.blocking
+        if override is not None and override.blocking is not None:
+            blocking = override.blocking
+        changed = (severity, blocking) != (check.severity, check.blocking)
+        policies[check.name] = CheckPolicy(check.table, severity, blocking, overridden=changed)
+    return policies
+
+
+def _place_steps(
+    spec: PipelineGroupSpec,
+    resolved: Mapping[int, tuple[dict[str, Any], dict[str, ParamSource]]],
+    pipelines: Mapping[int, Pipeline],
+) -> tuple[StepPlan, ...]:
+    """The steps in spine-core's FIFO Kahn order, each with its level and effective policies."""
+    names = [s.name for s in spec.steps]
+    deps = [s.depends_on for s in spec.steps]
     order = graph.kahn_order(names, deps)
     level = graph.levels(order, dict(zip(names, deps, strict=True)))
     index = {name: i for i, name in enumerate(names)}
@@ -261,6 +296,7 @@ def plan_group(
         i = index[name]
         step = spec.steps[i]
         params, sources = resolved[i]
+        pipeline = pipelines.get(i)
         steps.append(
             StepPlan(
                 name=name,
@@ -277,9 +313,10 @@ def plan_group(
                 owners=step.owners,
                 checks=step.checks,
                 description=step.description,
+                check_policies=check_policies(pipeline, step.checks) if pipeline is not None else {},
             )
         )
-    return GroupPlan(loaded, tuple(steps), dict(run_params or {}), tuple(required))
+    return tuple(steps)
 
 
 def params_for_run(

@@ -16,7 +16,6 @@ import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -24,35 +23,19 @@ import dagster as dg
 from ..errors import SpineError, StepRunError
 from ..pipelines.base import Pipeline
 from ..pipelines.context import StepContext
-from ..pipelines.registry import PipelineRegistry
-from ..plan.model import GroupPlan, StepPlan
+from ..plan.batch import group_batch_id
+from ..plan.model import GroupPlan
 from ..plan.planner import params_for_run
+from .binding import JobBinding, SpineRuntime, StepBinding
 from .failfast import arm_fail_fast
 from .outcome import BATCH_TAG
 from .quality import evaluate_checks, jsonable, log_materializations
-from .retry import retry_policy
 
 log = logging.getLogger(__name__)
 
 
 class StepTimeoutError(StepRunError):
     """The step ran longer than its ``timeout_seconds`` (retryable, like any transient failure)."""
-
-
-@dataclass
-class SpineRuntime:
-    """What ops need at run time, handed over as the ``spine`` resource: plans by job and the registry."""
-
-    plans: Mapping[str, GroupPlan]
-    aliases: Mapping[str, Mapping[str, str]]  # job name -> node alias -> step name
-    registry: PipelineRegistry
-    translator: Any
-
-    def step_for(self, job_name: str, alias: str) -> tuple[GroupPlan, StepPlan]:
-        plan = self.plans[job_name]
-        step = plan.step(self.aliases[job_name][alias])
-        assert step is not None
-        return plan, step
 
 
 def needs_warehouse(pipeline: Pipeline) -> bool:
@@ -98,8 +81,7 @@ def batch_id_for(context: dg.OpExecutionContext, plan: GroupPlan) -> str:
         return batch
     record = context.instance.get_run_record_by_id(run.run_id)
     created = record.create_timestamp if record is not None else dt.datetime.now(dt.UTC)
-    stamp = created.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    batch = f"group_{plan.name}_{stamp}_{run.run_id[:8]}"
+    batch = group_batch_id(plan.name, now=created, token=run.run_id[:8])
     context.instance.add_run_tags(run.run_id, {BATCH_TAG: batch})
     _BATCH_IDS[run.run_id] = batch
     return batch
@@ -124,25 +106,25 @@ def attempt_for(context: dg.OpExecutionContext) -> int:
     return attempt
 
 
-def _capped_retry(step: StepPlan, retry_number: int, exc: BaseException) -> dg.RetryRequested | None:
-    retry = step.retry
-    if retry is None or retry.max_delay_seconds is None or retry_number >= retry.max_retries:
+def capped_retry(step: StepBinding, retry_number: int) -> dg.RetryRequested | None:
+    """The retry to request after attempt ``retry_number + 1`` failed, when the step's delay is capped:
+    the translator's policy computes the delay, its cap bounds it (``None``: leave it to the policy)."""
+    policy, cap = step.retry_policy, step.retry_delay_cap
+    if policy is None or cap is None or retry_number >= policy.max_retries:
         return None
-    policy = retry_policy(retry)
-    assert policy is not None  # max_retries > retry_number >= 0
-    delay = min(max(policy.calculate_delay(retry_number + 1), 0.0), retry.max_delay_seconds)
-    return dg.RetryRequested(max_retries=retry.max_retries, seconds_to_wait=delay)
+    delay = min(max(policy.calculate_delay(retry_number + 1), 0.0), cap)
+    return dg.RetryRequested(max_retries=policy.max_retries, seconds_to_wait=delay)
 
 
 def execute_step(
     context: dg.OpExecutionContext, runtime: SpineRuntime, run_params: Mapping[str, Any]
 ) -> None:
     """Run the step this op invocation stands for (under ``on_failure: stop``, a final failure stops the run)."""
-    plan, step = runtime.step_for(context.job_name, context.op_handle.name)
+    job, step = runtime.step_for(context.job_name, context.op_handle.name)
     try:
-        _execute_step(context, runtime, plan, step, run_params)
+        _execute_step(context, runtime, job, step, run_params)
     except Exception:
-        if plan.policy.on_failure == "stop":
+        if job.plan.policy.on_failure == "stop":
             arm_fail_fast(context)
         raise
 
@@ -150,25 +132,18 @@ def execute_step(
 def _execute_step(
     context: dg.OpExecutionContext,
     runtime: SpineRuntime,
-    plan: GroupPlan,
-    step: StepPlan,
+    job: JobBinding,
+    binding: StepBinding,
     run_params: Mapping[str, Any],
 ) -> None:
-    params = dict(run_params)
-    spec = plan.group.spec
-    has_partition = context.has_partition_key
-    if spec.partitions is not None and has_partition:
-        params.update(runtime.translator.get_partition_params(spec.partitions, context.partition_key))
+    step = binding.step
     pipeline = runtime.registry.get(step.pipeline)
-    try:
-        values, model = params_for_run(plan, step.name, params, runtime.registry)
-    except SpineError as exc:
-        raise dg.Failure(
-            description=f"step {step.name!r}: invalid params (not retried)",
-            metadata={"errors": "\n".join(d.message for d in exc.diagnostics)},
-            allow_retries=False,
-        ) from exc
-    batch_id = batch_id_for(context, plan)
+    params = dict(run_params)
+    has_partition = context.has_partition_key
+    if job.partition_params is not None and has_partition:
+        params.update(job.partition_params(context.partition_key))
+    values, model = _validated_params(job.plan, step.name, params, runtime)
+    batch_id = batch_id_for(context, job.plan)
     attempt = attempt_for(context)
     # Every context.log line is an event-log write; the attempt and batch of a step are in its output
     # metadata (spine/attempt, spine/batch_id), so only a repeated attempt is worth a line in the UI.
@@ -179,7 +154,7 @@ def _execute_step(
         log.debug(message)
     warehouse = context.resources.warehouse.open() if needs_warehouse(pipeline) else None
     ctx = StepContext(
-        group=plan.name,
+        group=job.plan.name,
         step=step.name,
         run_id=context.run_id,
         batch_id=batch_id,
@@ -192,25 +167,38 @@ def _execute_step(
     try:
         with step_timeout(step.timeout_seconds, step.name):
             result = pipeline.run(ctx, model)
-            log_materializations(context, runtime.translator, step, ctx, result)
-            evaluate_checks(context, runtime.translator, pipeline, step, ctx)
+            log_materializations(context, binding, ctx, result)
+            evaluate_checks(context, binding, pipeline, ctx)
     except dg.Failure:
         raise
-    except StepRunError as exc:
-        if not exc.retryable:
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        capped = _capped_retry(step, context.retry_number, exc)
-        if capped is not None:
-            raise capped from exc
-        raise
     except Exception as exc:
-        capped = _capped_retry(step, context.retry_number, exc)
+        if isinstance(exc, StepRunError) and not exc.retryable:
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        capped = capped_retry(binding, context.retry_number)
         if capped is not None:
             raise capped from exc
         raise
     finally:
         if warehouse is not None:
             warehouse.close()
+    context.add_output_metadata(_output_metadata(attempt, batch_id, ctx, result))
+
+
+def _validated_params(
+    plan: GroupPlan, step: str, params: Mapping[str, Any], runtime: SpineRuntime
+) -> tuple[dict[str, Any], Any]:
+    """The step's final params and its pipeline's params model; bad params fail the step unretried."""
+    try:
+        return params_for_run(plan, step, params, runtime.registry)
+    except SpineError as exc:
+        raise dg.Failure(
+            description=f"step {step!r}: invalid params (not retried)",
+            metadata={"errors": "\n".join(d.message for d in exc.diagnostics)},
+            allow_retries=False,
+        ) from exc
+
+
+def _output_metadata(attempt: int, batch_id: str, ctx: StepContext, result: Any) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "spine/attempt": attempt,
         "spine/batch_id": batch_id,
@@ -220,4 +208,4 @@ def _execute_step(
     metadata.update(
         {f"metric/{k}": v for k, v in result.metrics.items() if isinstance(v, int | float | str | bool)}
     )
-    context.add_output_metadata(metadata)
+    return metadata

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import dagster as dg
 
-    from ..plan.model import GroupPlan
+    from .binding import JobBinding
 
 StepStatus = Literal["completed", "failed", "skipped"]
 GroupStatus = Literal["completed", "failed", "partial"]
@@ -23,7 +23,6 @@ GroupStatus = Literal["completed", "failed", "partial"]
 GROUP_STATUS_TAG = "spine/group_status"
 STEPS_TAG = "spine/steps"
 BATCH_TAG = "spine/batch_id"
-GROUP_TAG = "spine/group"
 
 
 @dataclass(frozen=True)
@@ -74,30 +73,28 @@ def _first_line(text: str | None) -> str | None:
     return text.strip().splitlines()[0][:500]
 
 
-def derive_outcome(
-    instance: dg.DagsterInstance, run_id: str, plan: GroupPlan, alias_of: dict[str, str]
-) -> GroupOutcome:
+def derive_outcome(instance: dg.DagsterInstance, run_id: str, job: JobBinding) -> GroupOutcome:
     """Read the run's step events and turn them into the spine outcome.
 
-    ``alias_of`` maps step names to Dagster node aliases (they differ when names need sanitizing). For a
-    re-execution, the steps it did not select keep the outcome they had in the parent run.
+    Step events name Dagster node aliases; ``job.aliases`` maps them back to step names (they differ when
+    names need sanitizing). For a re-execution, the steps it did not select keep the outcome they had in
+    the parent run.
     """
+    plan = job.plan
     run = instance.get_run_by_id(run_id)
     assert run is not None, f"no run {run_id}"
-    own = _step_outcomes(instance, run_id, plan, alias_of)
+    own = _step_outcomes(instance, run_id, job)
     selected = set(run.step_keys_to_execute or [])
     inherited: dict[str, StepOutcome] = {}
     if run.parent_run_id and selected:
-        parent = derive_outcome(instance, run.parent_run_id, plan, alias_of)
-        inherited = {s.name: s for s in parent.steps if alias_of[s.name] not in selected}
+        parent = derive_outcome(instance, run.parent_run_id, job)
+        inherited = {s.name: s for s in parent.steps if job.aliases.alias(s.name) not in selected}
     steps = tuple(inherited.get(step.name, own[step.name]) for step in plan.steps)
     status = group_status([s.status for s in steps], plan.policy.on_failure)
     return GroupOutcome(plan.name, run_id, run.tags.get(BATCH_TAG), status, steps)
 
 
-def _step_outcomes(
-    instance: dg.DagsterInstance, run_id: str, plan: GroupPlan, alias_of: dict[str, str]
-) -> dict[str, StepOutcome]:
+def _step_outcomes(instance: dg.DagsterInstance, run_id: str, job: JobBinding) -> dict[str, StepOutcome]:
     import dagster as dg
 
     kinds = {
@@ -127,8 +124,8 @@ def _step_outcomes(
             cause = error.cause if error is not None and error.cause is not None else error
             errors[key] = _first_line(cause.message if cause is not None else None)
     outcomes = {}
-    for step in plan.steps:
-        key = alias_of[step.name]
+    for step in job.plan.steps:
+        key = job.aliases.alias(step.name)
         duration = round(ends[key] - starts[key], 3) if key in ends and key in starts else None
         outcomes[step.name] = StepOutcome(
             step.name, final.get(key, "skipped"), attempts.get(key, 0), duration, errors.get(key)

@@ -9,8 +9,8 @@ from typing import Any
 import dagster as dg
 
 from ..pipelines.base import CheckOutcome, Pipeline, QualityCheck, StepResult
-from ..pipelines.context import StepContext
-from ..plan.model import StepPlan
+from ..pipelines.context import CheckContext, StepContext
+from .binding import StepBinding
 
 _SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
@@ -39,17 +39,11 @@ def outcome_metadata(outcome: CheckOutcome) -> dict[str, Any]:
     return {k: metadata_value(v) for k, v in outcome.metadata.items() if v is not None}
 
 
-def effective_policy(check: QualityCheck, step: StepPlan) -> tuple[str, bool]:
-    """(severity, blocking) after the step's ``checks:`` override."""
-    override = step.checks.get(check.name)
-    severity = override.severity if override is not None and override.severity else check.severity
-    blocking = override.blocking if override is not None and override.blocking is not None else check.blocking
-    return severity, blocking
-
-
 def log_materializations(
-    context: dg.OpExecutionContext, translator: Any, step: StepPlan, ctx: StepContext, result: StepResult
+    context: dg.OpExecutionContext, binding: StepBinding, ctx: StepContext, result: StepResult
 ) -> None:
+    """One materialization per table the step wrote, with its row count, metrics and preview."""
+    step = binding.step
     shared = {k: metadata_value(v) for k, v in result.metrics.items() if not isinstance(v, dict | list)}
     for table, rows in result.rows_written.items():
         metadata: dict[str, Any] = {
@@ -64,7 +58,7 @@ def log_materializations(
             metadata["preview"] = dg.MetadataValue.md(preview)
         context.log_event(
             dg.AssetMaterialization(
-                asset_key=translator.get_asset_key(table),
+                asset_key=binding.asset_keys[table],
                 description=f"{rows} rows written by {ctx.group} / {step.name} ({step.pipeline})",
                 metadata=metadata,
             )
@@ -72,29 +66,34 @@ def log_materializations(
 
 
 def evaluate_checks(
-    context: dg.OpExecutionContext, translator: Any, pipeline: Pipeline, step: StepPlan, ctx: StepContext
+    context: dg.OpExecutionContext, binding: StepBinding, pipeline: Pipeline, ctx: StepContext
 ) -> None:
-    """Evaluate and record every check of the pipeline; raise when a blocking error check failed."""
+    """Evaluate and record every check of the pipeline; raise when a blocking error check failed.
+
+    Severity and blocking are the plan's (the pipeline's defaults after the step's ``checks:``).
+    """
+    step = binding.step
+    check_ctx = CheckContext.for_step(ctx)
     blocking_failures = []
     for check in pipeline.checks:
-        severity, blocking = effective_policy(check, step)
-        outcome = check.evaluate(ctx)
+        policy = step.check_policies[check.name]
+        outcome = check.evaluate(check_ctx)
         context.log_event(
             dg.AssetCheckEvaluation(
-                asset_key=translator.get_asset_key(check.table),
-                check_name=check.name,
+                asset_key=binding.asset_keys[check.table],
+                check_name=binding.check_names[check.name],
                 passed=outcome.passed,
-                severity=_SEVERITY[severity],
+                severity=_SEVERITY[policy.severity],
                 description=outcome.message,
                 metadata=outcome_metadata(outcome),
-                blocking=blocking,
+                blocking=policy.blocking,
             )
         )
         level = context.log.info if outcome.passed else context.log.warning
         level(
             f"check {check.table}:{check.name} {'passed' if outcome.passed else 'FAILED'}: {outcome.message}"
         )
-        if not outcome.passed and severity == "error" and blocking:
+        if not outcome.passed and policy.severity == "error" and policy.blocking:
             blocking_failures.append(f"{check.name} ({outcome.message})")
     if blocking_failures:
         raise dg.Failure(

@@ -10,9 +10,11 @@ import dagster as dg
 import pytest
 import yaml
 
-from spine_dagster.defs import SpineDagsterTranslator, build_code_location
+from spine_dagster.composition import build_code_location
+from spine_dagster.defs import SpineDagsterTranslator
 from spine_dagster.errors import SpineError
-from spine_dagster.runtime.execute import _capped_retry
+from spine_dagster.runtime.binding import StepBinding
+from spine_dagster.runtime.execute import capped_retry
 from spine_dagster.settings import Settings
 from spine_dagster.spec import RetrySpec
 
@@ -113,18 +115,20 @@ def test_retry_policy_table(retry: dict, policy: dg.RetryPolicy | None) -> None:
 def test_capped_retry_delays() -> None:
     from spine_dagster.plan.model import StepPlan
 
-    def step(**retry: object) -> StepPlan:
-        return StepPlan("s", "spine.fail", (), {}, {}, 0, 0, retry=RetrySpec(**retry))  # type: ignore[arg-type]
+    translator = SpineDagsterTranslator()
+
+    def step(**retry: object) -> StepBinding:
+        spec = RetrySpec(**retry)  # type: ignore[arg-type]
+        plan = StepPlan("s", "spine.fail", (), {}, {}, 0, 0, retry=spec)
+        return StepBinding(plan, translator.get_retry_policy(spec), translator.get_retry_delay_cap(spec))
 
     exp = step(max_retries=5, delay_seconds=2, backoff="exponential", max_delay_seconds=10)
-    waits = [_capped_retry(exp, n, RuntimeError()).seconds_to_wait for n in range(4)]  # type: ignore[union-attr]
+    waits = [capped_retry(exp, n).seconds_to_wait for n in range(4)]  # type: ignore[union-attr]
     assert waits == [2, 6, 10, 10]  # 2*(2**n - 1), capped at 10
-    assert _capped_retry(exp, 5, RuntimeError()) is None  # retries exhausted
-    assert (
-        _capped_retry(step(max_retries=2, delay_seconds=2), 0, RuntimeError()) is None
-    )  # no cap: RetryPolicy
+    assert capped_retry(exp, 5) is None  # retries exhausted
+    assert capped_retry(step(max_retries=2, delay_seconds=2), 0) is None  # no cap: RetryPolicy
     jittered = step(max_retries=50, delay_seconds=4, jitter="plus_minus", max_delay_seconds=5)
-    assert all(0 <= _capped_retry(jittered, n, RuntimeError()).seconds_to_wait <= 5 for n in range(50))  # type: ignore[union-attr]
+    assert all(0 <= capped_retry(jittered, n).seconds_to_wait <= 5 for n in range(50))  # type: ignore[union-attr]
 
 
 def test_launchpad_config_has_typed_defaults_and_required_params(tmp_path: Path) -> None:
@@ -237,7 +241,7 @@ def test_partitions_are_weeks_ending_friday_times_tiers(tmp_path: Path) -> None:
     weeks = ["2024-12-28", "2025-01-04", "2025-01-11"]
     assert sorted(keys) == sorted(f"{tier}|{week}" for week in weeks for tier in ("NMS_TIER_1", "OTC"))
     translator = SpineDagsterTranslator()
-    spec = location.runtime.plans["part__weekly"].group.spec
+    spec = location.runtime.jobs["part__weekly"].plan.spec
     key = dg.MultiPartitionKey({"week": "2025-01-04", "tier": "OTC"})
     expected = {"week_ending": "2025-01-10", "tier": "OTC"}
     assert translator.get_partition_params(spec.partitions, key) == expected
@@ -377,7 +381,7 @@ def test_name_collisions_are_reported(tmp_path: Path) -> None:
     messages = [d.message for d in location.diagnostics]
     assert any("both become Dagster job 'a__b'" in m for m in messages)
     assert any("steps 's-1' and 's_1' both become op 's_1'" in m for m in messages)
-    assert sorted(location.runtime.plans) == ["a__b"]
+    assert sorted(location.runtime.jobs) == ["a__b"]
 
 
 def test_shipped_groups_pass_dagster_definitions_validate() -> None:

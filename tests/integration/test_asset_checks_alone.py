@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from spine_dagster.defs import build_definitions
+from spine_dagster.composition import build_definitions
 from spine_dagster.pipelines import StepContext, build_default_registry
 from spine_dagster.settings import get_settings
 from spine_dagster.warehouse import open_warehouse

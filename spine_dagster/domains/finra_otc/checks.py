@@ -1,7 +1,8 @@
 """Data-quality checks on the finra_otc tables (Dagster asset checks; also evaluated by each step).
 
-Inside a step a check looks at the step's (week, tier); run alone (from the UI) it looks at every
-(week, tier) in the ``*_latest`` views. Each returns the numbers it looked at as metadata.
+Inside a step (``scope.kind == "step"``) a check looks at the step's (week, tier); run alone from the UI
+(``scope.kind == "table"``) it looks at every (week, tier) in the ``*_latest`` views. Each returns the
+numbers it looked at as metadata.
 """
 
 from __future__ import annotations
@@ -9,36 +10,37 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import ValidationError
-
 from ...pipelines.base import CheckOutcome, QualityCheck
-from ...pipelines.context import StepContext
+from ...pipelines.context import CheckContext
 from . import tables as t
 from .params import WeekParams
 
 _MAX_LISTED = 10
 
 
-def _scope(ctx: StepContext) -> tuple[str, list[Any]]:
-    """A WHERE clause and its params for the step's (week, tier), or everything when run alone."""
-    fields = {
-        k: ctx.params.get(k) for k in ("week_start", "week_ending", "tier") if ctx.params.get(k) is not None
-    }
-    try:
-        week = WeekParams.model_validate(fields)
-    except ValidationError:
+def _scope(ctx: CheckContext) -> tuple[str, list[Any]]:
+    """A WHERE clause and its params for the step's (week, tier), or every (week, tier) when run alone.
+
+    A step's params were validated against its pipeline's model before it ran, so they name a week and a
+    tier; a ValidationError here is a bug and is raised.
+    """
+    if ctx.scope.whole_table:
         return "1 = 1", []
+    params = ctx.scope.params
+    fields = {k: params[k] for k in ("week_start", "week_ending", "tier") if params.get(k) is not None}
+    week = WeekParams.model_validate(fields)
     return "week_start = ? AND tier = ?", [week.monday, week.tier]
 
 
-def _param(ctx: StepContext, name: str, default: float) -> float:
+def _param(ctx: CheckContext, name: str, default: float) -> float:
+    """A threshold param of the step (its pipeline's default when the check runs alone)."""
     try:
-        return float(ctx.params.get(name, default))
+        return float(ctx.scope.params.get(name, default))
     except (TypeError, ValueError):
         return default
 
 
-def raw_not_empty(ctx: StepContext) -> CheckOutcome:
+def raw_not_empty(ctx: CheckContext) -> CheckOutcome:
     where, params = _scope(ctx)
     frame = ctx.warehouse.query_df(
         f"SELECT week_start, tier, COUNT(*) AS n FROM {t.RAW_WEEKLY.name}_latest WHERE {where} GROUP BY week_start, tier",
@@ -54,7 +56,7 @@ def raw_not_empty(ctx: StepContext) -> CheckOutcome:
     )
 
 
-def unique_natural_keys(ctx: StepContext) -> CheckOutcome:
+def unique_natural_keys(ctx: CheckContext) -> CheckOutcome:
     where, params = _scope(ctx)
     key = ", ".join(t.WEEKLY_VOLUME.key)
     dupes = ctx.warehouse.query_df(
@@ -75,7 +77,7 @@ def unique_natural_keys(ctx: StepContext) -> CheckOutcome:
     )
 
 
-def smbl_reconciliation(ctx: StepContext) -> CheckOutcome:
+def smbl_reconciliation(ctx: CheckContext) -> CheckOutcome:
     """``*_W_SMBL_FIRM`` rows sum to the matching ``*_W_SMBL`` total, where the source carries both."""
     import numpy as np
     import pandas as pd
@@ -125,7 +127,7 @@ def smbl_reconciliation(ctx: StepContext) -> CheckOutcome:
     )
 
 
-def reject_rate(ctx: StepContext) -> CheckOutcome:
+def reject_rate(ctx: CheckContext) -> CheckOutcome:
     where, params = _scope(ctx)
     threshold = _param(ctx, "max_reject_rate", 0.01)
     rejected = int(
@@ -152,7 +154,7 @@ def reject_rate(ctx: StepContext) -> CheckOutcome:
     )
 
 
-def market_share_sum(ctx: StepContext) -> CheckOutcome:
+def market_share_sum(ctx: CheckContext) -> CheckOutcome:
     where, params = _scope(ctx)
     frame = ctx.warehouse.query_df(
         f"SELECT week_start, tier, SUM(market_share) AS total FROM {t.VENUE_WEEK.name}_latest WHERE {where} "
@@ -173,7 +175,7 @@ def market_share_sum(ctx: StepContext) -> CheckOutcome:
     )
 
 
-def hhi_range(ctx: StepContext) -> CheckOutcome:
+def hhi_range(ctx: CheckContext) -> CheckOutcome:
     where, params = _scope(ctx)
     frame = ctx.warehouse.query_df(
         f"SELECT symbol, hhi, total_shares FROM {t.SYMBOL_WEEK.name}_latest WHERE {where}", params
@@ -192,7 +194,7 @@ def hhi_range(ctx: StepContext) -> CheckOutcome:
     )
 
 
-def volume_anomaly(ctx: StepContext) -> CheckOutcome:
+def volume_anomaly(ctx: CheckContext) -> CheckOutcome:
     """Symbols whose week volume is more than ``anomaly_z`` standard deviations from their window history."""
     import pandas as pd
 
@@ -244,7 +246,7 @@ def volume_anomaly(ctx: StepContext) -> CheckOutcome:
 RAW_NOT_EMPTY = QualityCheck(
     "raw_not_empty",
     t.RAW_WEEKLY.name,
-    "The capture has raw rows for the requested (week, tier).",
+    "The capture has raw rows for the requested (week, tier); run alone: every (week, tier) has raw rows.",
     raw_not_empty,
     "error",
     True,
@@ -252,7 +254,7 @@ RAW_NOT_EMPTY = QualityCheck(
 UNIQUE_KEYS = QualityCheck(
     "unique_natural_keys",
     t.WEEKLY_VOLUME.name,
-    "No natural key appears twice in a capture.",
+    "No natural key appears twice in a capture; run alone: in any (week, tier) of the latest view.",
     unique_natural_keys,
     "error",
     True,
