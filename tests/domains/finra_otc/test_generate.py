@@ -23,6 +23,7 @@ import pytest
 
 from spine_dagster.domains.finra_otc import generate as gen
 from spine_dagster.domains.finra_otc.calendar import is_business_day, market_holidays, publication_date
+from spine_dagster.domains.finra_otc.generate.reference import NMS_ATS, OTCE_ATS
 from spine_dagster.domains.finra_otc.layouts import ATS8_COLUMNS, FULL_COLUMNS, SUMMARY_TYPES
 
 REPO = Path(__file__).resolve().parents[3]
@@ -372,9 +373,9 @@ def test_full_size_week_has_the_reference_calibration_and_generates_in_seconds()
     ats = df[df["summaryTypeCode"] == "ATS_W_SMBL_FIRM"]
     venues = ats.groupby(["tierIdentifier", "issueSymbolIdentifier"]).size().groupby(level=0).mean()
     assert 15 <= venues["T1"] <= 19 and 9 <= venues["T2"] <= 12 and 1.5 <= venues["OTCE"] <= 2.0
-    assert set(ats[ats["tierIdentifier"] == "T1"]["MPID"]) <= {v[0] for v in gen._NMS_ATS}
+    assert set(ats[ats["tierIdentifier"] == "T1"]["MPID"]) <= {v[0] for v in NMS_ATS}
     assert 28 <= ats[ats["tierIdentifier"] == "T1"]["MPID"].nunique() <= 34
-    assert set(ats[ats["tierIdentifier"] == "OTCE"]["MPID"]) <= {v[0] for v in gen._OTCE_ATS}
+    assert set(ats[ats["tierIdentifier"] == "OTCE"]["MPID"]) <= {v[0] for v in OTCE_ATS}
     fractional = df["totalWeeklyShareQuantity"].str.contains(r"\.").mean()
     assert 0.08 <= fractional <= 0.18
     smbl = df[df["summaryTypeCode"].isin(["ATS_W_SMBL", "OTC_W_SMBL"])]
