@@ -51,6 +51,7 @@ class SourceInfo:
         return (head, *rest)
 
     def span(self, path: tuple[str | int, ...], *, key: bool = False) -> Span | None:
+        """Where a canonical path's value (or with ``key`` its key) is in the file; None for DSL groups."""
         if self.doc is None:
             return None
         return self.doc.span_for(self.raw_path(path), key=key)
@@ -58,6 +59,7 @@ class SourceInfo:
     def diagnostic(
         self, path: tuple[str | int, ...], message: str, kind: str = _KIND, *, key: bool = False
     ) -> Diagnostic:
+        """A diagnostic about a canonical path, pointing into the file where it can."""
         span = self.span(path, key=key)
         if span is None:
             return Diagnostic(message=message, kind=kind, path=self.path)
@@ -81,6 +83,7 @@ class LoadedGroup:
 
     @property
     def name(self) -> str:
+        """The group's name."""
         return self.spec.name
 
 
@@ -94,13 +97,16 @@ class LoadResult:
 
     @property
     def ok(self) -> bool:
+        """No problem was found."""
         return not self.diagnostics
 
     @property
     def bad_files(self) -> list[str]:
+        """The files with a problem, sorted."""
         return sorted({d.path for d in self.diagnostics})
 
     def by_name(self) -> dict[str, LoadedGroup]:
+        """The valid groups by name."""
         return {g.name: g for g in self.groups}
 
 

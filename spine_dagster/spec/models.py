@@ -92,7 +92,6 @@ def _iso_date(value: str) -> str:
 
 
 # Field() before BeforeValidator so the JSON Schema gets standard exclusiveMinimum/minimum keywords.
-Number = Annotated[float, BeforeValidator(_number)]
 PositiveNumber = Annotated[float, Field(gt=0), BeforeValidator(_number)]
 NonNegativeNumber = Annotated[float, Field(ge=0), BeforeValidator(_number)]
 
@@ -266,6 +265,7 @@ class StaticPartitionSpec(SpecModel):
 
     @property
     def target_param(self) -> str:
+        """The run param that receives the partition value (``param``, else the dimension's name)."""
         return self.param or self.name
 
 
@@ -383,6 +383,7 @@ class PipelineGroupSpec(SpecModel):
     sensors: tuple[SensorSpec, ...] = ()
 
     def step(self, name: str) -> StepSpec | None:
+        """The step of that name, or None."""
         return next((s for s in self.steps if s.name == name), None)
 
 

@@ -13,6 +13,7 @@ from .models import API_VERSION, KIND, METADATA_KEYS, SPEC_KEYS, PipelineGroupSp
 
 
 def group_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a group file (either shape: flat, or nested ``metadata``/``spec``)."""
     base = PipelineGroupSpec.model_json_schema(mode="validation")
     defs = base.pop("$defs", {})
     props: dict[str, Any] = base["properties"]

@@ -34,39 +34,51 @@ def check_group(data: dict[str, Any]) -> list[FieldProblem]:
     Works on unvalidated data too (anything malformed is skipped here and reported by the models), so a
     file with type errors still gets its duplicate names and template errors reported in the same pass.
     """
-    problems: list[FieldProblem] = []
-    steps = _items(data.get("steps"))
+    return [
+        *_duplicate_step_names(_items(data.get("steps"))),
+        *_template_errors(data),
+        *_trigger_names(data),
+        *_partition_problems(data),
+        *_self_triggers(data),
+    ]
+
+
+def _duplicate_step_names(steps: list[dict[str, Any]]) -> Iterator[FieldProblem]:
+    """Each step that reuses an earlier step's name."""
     first_index: dict[str, int] = {}
     for i, step in enumerate(steps):
         name = step.get("name")
         if not isinstance(name, str):
             continue
         if name in first_index:
-            problems.append(
-                FieldProblem(
-                    ("steps", i, "name"),
-                    f"Duplicate step names: {{{name!r}}}: step #{i + 1} reuses the name of step "
-                    f"#{first_index[name] + 1}; step names must be unique within a group",
-                )
+            yield FieldProblem(
+                ("steps", i, "name"),
+                f"Duplicate step names: {{{name!r}}}: step #{i + 1} reuses the name of step "
+                f"#{first_index[name] + 1}; step names must be unique within a group",
             )
         else:
             first_index[name] = i
 
-    problems.extend(_template_problems(data.get("defaults"), ("defaults",)))
-    for i, step in enumerate(steps):
-        problems.extend(_template_problems(step.get("params"), ("steps", i, "params")))
+
+def _template_errors(data: dict[str, Any]) -> Iterator[FieldProblem]:
+    """Template syntax errors in the defaults and step params, and templates in trigger params (run params
+    are data: nothing resolves them)."""
+    yield from _template_problems(data.get("defaults"), ("defaults",))
+    for i, step in enumerate(_items(data.get("steps"))):
+        yield from _template_problems(step.get("params"), ("steps", i, "params"))
     for kind in ("schedules", "sensors"):
         for i, item in enumerate(_items(data.get(kind))):
             for sub, text in strings_in(item.get("params")):
                 if "{{" in text:
-                    problems.append(
-                        FieldProblem(
-                            (kind, i, "params", *sub),
-                            f"{kind[:-1]} params are run params, which are data: templates are not resolved here "
-                            "(put the template in the group defaults or step params instead)",
-                        )
+                    yield FieldProblem(
+                        (kind, i, "params", *sub),
+                        f"{kind[:-1]} params are run params, which are data: templates are not resolved here "
+                        "(put the template in the group defaults or step params instead)",
                     )
 
+
+def _trigger_names(data: dict[str, Any]) -> Iterator[FieldProblem]:
+    """Schedule and sensor names are unique, and two or more of a kind need names to be told apart."""
     for kind in ("schedule", "sensor"):
         items = _items(data.get(f"{kind}s"))
         seen: set[str] = set()
@@ -75,52 +87,49 @@ def check_group(data: dict[str, Any]) -> list[FieldProblem]:
             if name is None:
                 continue
             if name in seen:
-                problems.append(FieldProblem((f"{kind}s", i, "name"), f"duplicate {kind} name {name!r}"))
+                yield FieldProblem((f"{kind}s", i, "name"), f"duplicate {kind} name {name!r}")
             seen.add(name)
         unnamed = sum(1 for item in items if item and item.get("name") is None)
         if unnamed > 1:
-            problems.append(
-                FieldProblem(
-                    (f"{kind}s",),
-                    f"{plural(unnamed, kind)} without a name: give each a 'name' so they can be told apart",
-                )
+            yield FieldProblem(
+                (f"{kind}s",),
+                f"{plural(unnamed, kind)} without a name: give each a 'name' so they can be told apart",
             )
 
+
+def _partition_problems(data: dict[str, Any]) -> Iterator[FieldProblem]:
+    """A partitioned group has no cron schedule, and a file_arrival sensor has ``partition_pattern``
+    exactly when its group is partitioned."""
     partitioned = isinstance(data.get("partitions"), dict)
     if partitioned and _items(data.get("schedules")):
-        problems.append(
-            FieldProblem(
-                ("schedules",),
-                "a partitioned group is scheduled by partitions.schedule (each tick runs the newest partition); "
-                "a plain cron schedule would not know which partition to run",
-            )
+        yield FieldProblem(
+            ("schedules",),
+            "a partitioned group is scheduled by partitions.schedule (each tick runs the newest partition); "
+            "a plain cron schedule would not know which partition to run",
         )
     for i, sensor in enumerate(_items(data.get("sensors"))):
         if sensor.get("type") == "file_arrival" and partitioned and not sensor.get("partition_pattern"):
-            problems.append(
-                FieldProblem(
-                    ("sensors", i),
-                    "a file_arrival sensor of a partitioned group needs partition_pattern, a regular expression "
-                    "with (?P<week>YYYY-MM-DD) that finds the week in the file name",
-                )
+            yield FieldProblem(
+                ("sensors", i),
+                "a file_arrival sensor of a partitioned group needs partition_pattern, a regular expression "
+                "with (?P<week>YYYY-MM-DD) that finds the week in the file name",
             )
         if sensor.get("type") == "file_arrival" and not partitioned and sensor.get("partition_pattern"):
-            problems.append(
-                FieldProblem(
-                    ("sensors", i, "partition_pattern"), "partition_pattern needs a partitioned group"
-                )
+            yield FieldProblem(
+                ("sensors", i, "partition_pattern"), "partition_pattern needs a partitioned group"
             )
+
+
+def _self_triggers(data: dict[str, Any]) -> Iterator[FieldProblem]:
+    """An after_group sensor on the group's own successful runs would launch it forever."""
     for i, sensor in enumerate(_items(data.get("sensors"))):
         if (
             sensor.get("type") == "after_group"
             and sensor.get("group") == data.get("name")
             and sensor.get("status", "completed") == "completed"
         ):
-            problems.append(
-                FieldProblem(
-                    ("sensors", i, "group"),
-                    f"sensor would launch group {data.get('name')!r} after each of its own successful runs, "
-                    "forever",
-                )
+            yield FieldProblem(
+                ("sensors", i, "group"),
+                f"sensor would launch group {data.get('name')!r} after each of its own successful runs, "
+                "forever",
             )
-    return problems

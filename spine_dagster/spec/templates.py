@@ -81,6 +81,7 @@ def strings_in(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[t
 
 
 def has_templates(value: Any) -> bool:
+    """Whether any string in ``value`` (nested lists and mappings too) holds a ``{{ ... }}`` template."""
     return any("{{" in text for _, text in strings_in(value))
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+from typing import Literal, get_args
 
 from dateutil.easter import easter
 
-TIERS = ("NMS_TIER_1", "NMS_TIER_2", "OTC")
+#: The canonical tiers: the one list of them (params validate against it, the rest import TIERS).
+TierName = Literal["NMS_TIER_1", "NMS_TIER_2", "OTC"]
+TIERS: tuple[TierName, ...] = get_args(TierName)
 TIER_IDS = {"NMS_TIER_1": "T1", "NMS_TIER_2": "T2", "OTC": "OTCE"}
 TIER_DESCRIPTIONS = {"NMS_TIER_1": "NMS Tier 1", "NMS_TIER_2": "NMS Tier 2", "OTC": "OTC"}
 PUBLICATION_LAG_DAYS = {"NMS_TIER_1": 21, "NMS_TIER_2": 35, "OTC": 35}
@@ -24,13 +27,29 @@ _TIER_ALIASES = {
     "nmstier2": "NMS_TIER_2", "t2": "NMS_TIER_2", "tier2": "NMS_TIER_2", "nms2": "NMS_TIER_2",
     "otc": "OTC", "otce": "OTC", "otcother": "OTC", "otcequity": "OTC",
 }  # fmt: skip
+_NOT_A_TIER = {"na", "notapplicable"}  # market-wide *_VOL_STATS rows carry tier NA
+# A tier's spellings differ in case, spaces, underscores and dashes only ("NMS Tier 1", "nms_tier_1").
+_TIER_SEPARATORS = re.compile(r"[\s_\-]")
+#: An ISO date as FINRA writes it (``YYYY-MM-DD``); a text that matches may still be no date (02-30).
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _tier_key(text: str) -> str:
+    return _TIER_SEPARATORS.sub("", text).lower()
 
 
 def parse_tier(text: object) -> str | None:
     """Canonical tier for FINRA's and spine-core's spellings (``T1``, ``NMS Tier 1``, ``tier1``, ``OTCE``...)."""
     if not isinstance(text, str):
         return None
-    return _TIER_ALIASES.get(re.sub(r"[\s_\-]", "", text).lower())
+    return _TIER_ALIASES.get(_tier_key(text))
+
+
+def tier_or_other(value: object) -> str | None:
+    """A source row's tier text as a canonical tier, ``other`` for market-wide (NA) rows, or None when
+    unknown."""
+    key = _tier_key(str(value))
+    return "other" if key in _NOT_A_TIER else _TIER_ALIASES.get(key)
 
 
 def week_start_of(day: dt.date) -> dt.date:
@@ -83,6 +102,7 @@ def market_holidays(year: int) -> frozenset[dt.date]:
 
 
 def is_business_day(day: dt.date) -> bool:
+    """A weekday that is no US equity market holiday."""
     return day.weekday() < 5 and day not in market_holidays(day.year)
 
 

@@ -23,6 +23,7 @@ def trend_pct(shares_by_week: list[float]) -> float:
 
 
 def trend_label(pct: float) -> str:
+    """``UP`` above +5 %, ``DOWN`` below -5 %, ``FLAT`` in between."""
     return "UP" if pct > 5 else ("DOWN" if pct < -5 else "FLAT")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from ...pipelines.base import PipelineParams
-from .calendar import TIERS, parse_tier, week_ending_of
+from .calendar import TierName, parse_tier, week_ending_of
 
 
 def _tier(value: Any) -> Any:
@@ -21,8 +21,7 @@ def _tier(value: Any) -> Any:
     return tier
 
 
-Tier = Annotated[Literal["NMS_TIER_1", "NMS_TIER_2", "OTC"], BeforeValidator(_tier)]
-assert set(TIERS) == {"NMS_TIER_1", "NMS_TIER_2", "OTC"}
+Tier = Annotated[TierName, BeforeValidator(_tier)]
 
 
 class WeekParams(PipelineParams):
@@ -55,14 +54,11 @@ class WeekParams(PipelineParams):
 
     @property
     def monday(self) -> dt.date:
+        """The week's Monday (FINRA's ``weekStartDate``), whichever of the two dates was given."""
         if self.week_start is not None:
             return self.week_start
         assert self.week_ending is not None
         return self.week_ending - dt.timedelta(days=4)
-
-    @property
-    def friday(self) -> dt.date:
-        return week_ending_of(self.monday)
 
 
 def default_source_dir() -> str:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import BadDataError
-from .calendar import TIERS, parse_tier, week_from_publication, week_start_of
+from .calendar import ISO_DATE, TIERS, tier_or_other, week_from_publication, week_start_of
 from .layouts import RAW_COLUMNS, SOURCE_FIELDS, detect_layout
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 SOURCE_SUFFIXES = (".psv", ".csv", ".txt")
 _DATE_IN_NAME = re.compile(r"(?<![0-9])(\d{4})-?(\d{2})-?(\d{2})(?![0-9])")
-_NOT_A_TIER = {"na", "notapplicable"}  # market-wide *_VOL_STATS rows carry tier NA
 
 
 @dataclass
@@ -58,7 +57,7 @@ def _week_from_name(name: str) -> dt.date | None:
 
 
 def _date_of(text: str) -> dt.date | None:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text or ""):
+    if not re.fullmatch(ISO_DATE, text or ""):
         return None
     try:
         return dt.date.fromisoformat(text)
@@ -69,12 +68,6 @@ def _date_of(text: str) -> dt.date | None:
 def _monday_of(text: str) -> dt.date | None:
     day = _date_of(text)
     return None if day is None else week_start_of(day)
-
-
-def _tier_of(value: object) -> str | None:
-    """A tier text's canonical tier, ``other`` for market-wide (NA) rows, or None when unknown."""
-    squashed = re.sub(r"[\s_\-]", "", str(value)).lower()
-    return "other" if squashed in _NOT_A_TIER else parse_tier(str(value))
 
 
 def _parse_rows(body: list[str], header: list[str], delimiter: str) -> tuple[pd.DataFrame, list[bool]]:
@@ -96,7 +89,7 @@ def _tier_mask(tier_id: pa.Array, tier_description: pa.Array, tier: str) -> pa.A
 
     text = pc.if_else(pc.not_equal(pc.utf8_trim_whitespace(tier_id), ""), tier_id, tier_description)
     unique = pc.unique(text)
-    tiers = pa.array([_tier_of(str(v).strip()) for v in unique.to_pylist()], pa.string())
+    tiers = pa.array([tier_or_other(str(v).strip()) for v in unique.to_pylist()], pa.string())
     row_tier = tiers.take(pc.index_in(text, unique))
     return pc.or_kleene(pc.is_null(row_tier), pc.equal(row_tier, tier)).fill_null(True)
 
@@ -214,10 +207,15 @@ def route(source: SourceFile) -> pd.DataFrame:
     return rows
 
 
+def row_tier_texts(rows: pd.DataFrame) -> pd.Series:
+    """Each row's tier as written: its tierIdentifier, or its tierDescription where that is empty."""
+    return rows["src_tier_id"].where(rows["src_tier_id"] != "", rows["src_tier_description"])
+
+
 def row_tiers(rows: pd.DataFrame) -> pd.Series:
     """Each row's tier: a canonical tier, ``other`` for market-wide (NA) rows, or None when unknown."""
-    tier_text = rows["src_tier_id"].where(rows["src_tier_id"] != "", rows["src_tier_description"])
-    return tier_text.map({value: _tier_of(value) for value in tier_text.unique()})
+    tier_text = row_tier_texts(rows)
+    return tier_text.map({value: tier_or_other(value) for value in tier_text.unique()})
 
 
 def row_weeks(rows: pd.DataFrame, layout: str, file_name: str, tiers: pd.Series) -> pd.Series:
@@ -259,6 +257,7 @@ def partitions_in(path: Path) -> frozenset[tuple[dt.date | None, str | None]]:
 
 @functools.lru_cache(maxsize=4096)
 def _partitions_in(path_text: str, size: int, mtime_ns: int) -> frozenset[tuple[dt.date | None, str | None]]:
+    del size, mtime_ns  # only part of the cache key: a file rewritten in place is scanned again
     path = Path(path_text)
     source = _scan_routing(path)
     rows = route(source)

@@ -22,6 +22,7 @@ class AggregateWeek(Pipeline):
     checks = (MARKET_SHARE_SUM, HHI_RANGE)
 
     def run(self, ctx: StepContext, params: CaptureParams) -> StepResult:
+        """Replace the capture's symbol_week and venue_week rows (skipped when done, unless ``force``)."""
         wh = ctx.warehouse
         t.ensure_tables(wh)
         week, tier = params.monday, params.tier

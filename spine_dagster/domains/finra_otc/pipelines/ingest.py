@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from ....errors import BadConfigError, BadDataError
 from ....pipelines.base import Pipeline, StepResult
 from ....pipelines.context import StepContext
 from .. import tables as t
-from ..calendar import TIER_IDS, week_ending_of
+from ..calendar import ISO_DATE, TIER_IDS, week_ending_of
 from ..checks import RAW_NOT_EMPTY
 from ..layouts import RAW_COLUMNS, SOURCE_FIELDS
 from ..params import IngestParams, default_source_dir
@@ -22,6 +23,7 @@ if TYPE_CHECKING:  # pandas and the readers load when a step runs, not when the 
     import pandas as pd
     import pyarrow as pa
 
+    from ....warehouse import Warehouse
     from ..sources import SourceFile
 
 
@@ -89,7 +91,7 @@ _LAYOUT_PREFERENCE = {"full": 0, "ats8": 1, "spine": 2}
 def _vintage(rows: pd.DataFrame) -> str:
     """A file's vintage for the partition: its newest ``lastUpdateDate`` (ISO text compares in date order)."""
     dates = rows["src_last_update_date"]
-    dates = dates[dates.str.match(r"^\d{4}-\d{2}-\d{2}$", na=False)]
+    dates = dates[dates.str.match(ISO_DATE, na=False)]
     return str(dates.max()) if len(dates) else ""
 
 
@@ -105,6 +107,56 @@ def _newest_vintage(candidates: list[Any]) -> tuple[list[Any], list[str]]:
     chosen = [c for c in candidates if c[2] == best and c[0].layout == layout]
     superseded = [str(c[0].path) for c in candidates if all(c is not kept for kept in chosen)]
     return chosen, superseded
+
+
+@dataclass
+class _Selection:
+    """What a capture takes from the files read: the rows of each file used, and what it left out."""
+
+    rows: list[pd.DataFrame] = field(default_factory=list)
+    used: list[SourceFile] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)
+    other_tier_rows: int = 0
+
+
+def _select(files: list[SourceFile], kind: str, week: dt.date, tier: str) -> _Selection:
+    """The rows of the (week, tier) capture: from a directory (``dir``) only the files that hold rows of
+    the partition, of its newest vintage; every file otherwise. Rows of other tiers are left out (and
+    counted); rows of no recognisable tier stay, for normalize to reject."""
+    from ..sources import route
+
+    candidates = []
+    for source in files:
+        rows = route(source)
+        ours = (rows["route_week"] == week) & (rows["route_tier"] == tier)
+        if kind == "dir" and not ours.any():
+            continue  # a file of other weeks or tiers: it belongs to other captures
+        candidates.append((source, rows, _vintage(rows[ours])))
+    selection = _Selection()
+    if kind == "dir":
+        candidates, selection.superseded = _newest_vintage(candidates)
+    for source, rows, _ in candidates:
+        keep = rows["route_tier"].isna() | (rows["route_tier"] == tier)
+        selection.other_tier_rows += source.rows_elsewhere + int((~keep).sum())
+        selection.rows.append(rows if keep.all() else rows[keep])
+        selection.used.append(source)
+    return selection
+
+
+def _source_metrics(kind: str, files_read: int, skipped: list[str], selection: _Selection) -> dict[str, Any]:
+    """The step's metrics about its sources (long lists cut to 2,000 characters)."""
+    metrics: dict[str, Any] = {
+        "source": kind,
+        "files_read": files_read,
+        "files_used": len(selection.used),
+        "files_skipped": len(skipped),
+        "rows_other_tiers": selection.other_tier_rows,
+    }
+    if selection.superseded:
+        metrics["files_superseded"] = ", ".join(selection.superseded)[:2000]
+    if skipped:
+        metrics["skipped"] = "; ".join(skipped)[:2000]
+    return metrics
 
 
 def _capture_table(selected: list[pd.DataFrame], constants: dict[str, Any]) -> pa.Table:
@@ -124,6 +176,56 @@ def _capture_table(selected: list[pd.DataFrame], constants: dict[str, Any]) -> p
     return raw.append_column("content_hash", hashes)
 
 
+def _capture_of_content(wh: Warehouse, week: dt.date, tier: str, digest: str) -> str | None:
+    """The newest capture of (week, tier) when its content hash is ``digest`` (nothing changed), else None."""
+    previous = wh.query_df(
+        f"SELECT capture_id, content_hash FROM {t.CAPTURES.name} WHERE week_start = ? AND tier = ? "
+        "ORDER BY captured_at DESC LIMIT 1",
+        [week, tier],
+    )
+    if len(previous) and previous["content_hash"].iloc[0] == digest:
+        return previous["capture_id"].iloc[0]
+    return None
+
+
+def _write_capture(
+    ctx: StepContext, selection: _Selection, kind: str, digest: str, week: dt.date, tier: str
+) -> tuple[str, pa.Table, int]:
+    """Record a new capture and write its raw rows, in one transaction; returns its id, the raw table and
+    the rows written."""
+    import pandas as pd
+
+    wh = ctx.warehouse
+    captured_at = dt.datetime.now(dt.UTC)
+    capture_id = _capture_id(tier, week, captured_at)
+    raw = _capture_table(
+        selection.rows,
+        {"capture_id": capture_id, "captured_at": captured_at, "week_start": week,
+         "week_ending": week_ending_of(week), "tier": tier},
+    )  # fmt: skip
+    capture = {"capture_id": capture_id, "captured_at": captured_at}
+    sources = ", ".join(str(s.path) for s in selection.used)
+    registry_row = pd.DataFrame(
+        [
+            {
+                **capture,
+                "week_start": week,
+                "week_ending": week_ending_of(week),
+                "tier": tier,
+                "content_hash": digest,
+                "source_kind": kind,
+                "source": sources[:4000],
+                "raw_rows": raw.num_rows,
+                "batch_id": ctx.batch_id,
+            }
+        ]
+    )
+    with wh.transaction():
+        wh.insert_df(t.CAPTURES, registry_row)
+        written = t.replace_capture_rows(wh, t.RAW_WEEKLY, raw, week, tier, capture, ctx.batch_id)
+    return capture_id, raw, written
+
+
 class IngestWeek(Pipeline):
     name = "finra.otc_transparency.ingest_week"
     description = "Capture one (week, tier) from FINRA files or the FINRA API into finra_otc.raw_weekly."
@@ -132,96 +234,37 @@ class IngestWeek(Pipeline):
     checks = (RAW_NOT_EMPTY,)
 
     def run(self, ctx: StepContext, params: IngestParams) -> StepResult:
-        import pandas as pd
+        """Read the sources, select the partition's rows and write them as a new capture, unless the newest
+        capture has the same content (``force`` writes one anyway)."""
         import pyarrow.compute as pc
 
-        from ..sources import content_hash, route
+        from ..sources import content_hash
 
-        wh = ctx.warehouse
-        t.ensure_tables(wh)
+        t.ensure_tables(ctx.warehouse)
         week, tier = params.monday, params.tier
         skipped: list[str] = []
         if params.source == "api":
             files, kind = _from_api(params)
         else:
             files, kind, skipped = _from_files(params, ctx)
-        candidates = []
-        for source in files:
-            rows = route(source)
-            ours = (rows["route_week"] == week) & (rows["route_tier"] == tier)
-            if kind == "dir" and not ours.any():
-                continue  # a file of other weeks or tiers: it belongs to other captures
-            candidates.append((source, rows, _vintage(rows[ours])))
-        if kind == "dir":
-            candidates, superseded = _newest_vintage(candidates)
-        else:
-            superseded = []
-        selected: list[pd.DataFrame] = []
-        used: list[SourceFile] = []
-        other_tier_rows = 0
-        for source, rows, _ in candidates:
-            keep = rows["route_tier"].isna() | (rows["route_tier"] == tier)
-            other_tier_rows += source.rows_elsewhere + int((~keep).sum())
-            selected.append(rows if keep.all() else rows[keep])
-            used.append(source)
-        metrics: dict[str, Any] = {
-            "source": kind,
-            "files_read": len(files),
-            "files_used": len(used),
-            "files_skipped": len(skipped),
-            "rows_other_tiers": other_tier_rows,
-        }
-        if superseded:
-            metrics["files_superseded"] = ", ".join(superseded)[:2000]
-        if skipped:
-            metrics["skipped"] = "; ".join(skipped)[:2000]
-        if not used:
+        selection = _select(files, kind, week, tier)
+        metrics = _source_metrics(kind, len(files), skipped, selection)
+        if not selection.used:
             ctx.log.warning(f"no source rows for week {week} tier {tier}")
             return StepResult(rows_written={t.RAW_WEEKLY.name: 0}, metrics={**metrics, "rows_captured": 0})
 
-        digest = content_hash(used)
-        previous = wh.query_df(
-            f"SELECT capture_id, content_hash FROM {t.CAPTURES.name} WHERE week_start = ? AND tier = ? "
-            "ORDER BY captured_at DESC LIMIT 1",
-            [week, tier],
-        )
-        if not params.force and len(previous) and previous["content_hash"].iloc[0] == digest:
-            capture_id = previous["capture_id"].iloc[0]
+        digest = content_hash(selection.used)
+        unchanged = _capture_of_content(ctx.warehouse, week, tier, digest)
+        if not params.force and unchanged is not None:
             ctx.log.info(
-                f"identical content already captured as {capture_id}: nothing to do (force: true re-ingests)"
+                f"identical content already captured as {unchanged}: nothing to do (force: true re-ingests)"
             )
             return StepResult(
                 rows_written={},
-                metrics={**metrics, "skipped": True, "capture_id": capture_id, "content_hash": digest},
+                metrics={**metrics, "skipped": True, "capture_id": unchanged, "content_hash": digest},
             )
 
-        captured_at = dt.datetime.now(dt.UTC)
-        capture_id = _capture_id(tier, week, captured_at)
-        raw = _capture_table(
-            selected,
-            {"capture_id": capture_id, "captured_at": captured_at, "week_start": week,
-             "week_ending": week_ending_of(week), "tier": tier},
-        )  # fmt: skip
-        capture = {"capture_id": capture_id, "captured_at": captured_at}
-        sources = ", ".join(str(s.path) for s in used)
-        registry_row = pd.DataFrame(
-            [
-                {
-                    **capture,
-                    "week_start": week,
-                    "week_ending": week_ending_of(week),
-                    "tier": tier,
-                    "content_hash": digest,
-                    "source_kind": kind,
-                    "source": sources[:4000],
-                    "raw_rows": raw.num_rows,
-                    "batch_id": ctx.batch_id,
-                }
-            ]
-        )
-        with wh.transaction():
-            wh.insert_df(t.CAPTURES, registry_row)
-            written = t.replace_capture_rows(wh, t.RAW_WEEKLY, raw, week, tier, capture, ctx.batch_id)
+        capture_id, raw, written = _write_capture(ctx, selection, kind, digest, week, tier)
         layouts = sorted(pc.unique(raw["source_layout"]).to_pylist())
         return StepResult(
             rows_written={t.RAW_WEEKLY.name: written},

@@ -21,6 +21,8 @@ class NormalizeWeek(Pipeline):
     checks = (UNIQUE_KEYS, SMBL_RECONCILIATION, REJECT_RATE)
 
     def run(self, ctx: StepContext, params: NormalizeParams) -> StepResult:
+        """Normalize the capture's raw rows into weekly_volume and rejects (skipped when done, unless
+        ``force``)."""
         wh = ctx.warehouse
         t.ensure_tables(wh)
         week, tier = params.monday, params.tier

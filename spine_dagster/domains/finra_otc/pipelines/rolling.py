@@ -24,6 +24,8 @@ class ComputeRolling(Pipeline):
     checks = (VOLUME_ANOMALY,)
 
     def run(self, ctx: StepContext, params: RollingParams) -> StepResult:
+        """Replace the capture's symbol_rolling rows: its own week plus the newest capture of each earlier
+        week of the window."""
         wh = ctx.warehouse
         t.ensure_tables(wh)
         week, tier = params.monday, params.tier
