@@ -198,3 +198,33 @@ def test_the_private_import_scanner_sees_every_form(source: str) -> None:
     assert _private_module_imports(PACKAGE / "plan" / "example.py", source) == {"spine_dagster.spec._yaml"}
     assert _private_owner("spine_dagster.spec._yaml") == "spine_dagster.spec"
     assert _private_owner("spine_dagster._text") == "spine_dagster"
+
+
+def _non_docstring_strings(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def test_framework_code_carries_no_domain_wording() -> None:
+    # Descriptions shown in the UI come from what pipelines and tables declare, not from the framework.
+    wording = ("(week, tier)", "_latest", "finra", "FINRA")
+    offenders = {
+        str(f.relative_to(PACKAGE)): hits
+        for f in PACKAGE.rglob("*.py")
+        if "domains" not in f.parts and f.name != "catalog.py"
+        for hits in [[s for s in _non_docstring_strings(f) if any(w in s for w in wording)]]
+        if hits
+    }
+    assert offenders == {}

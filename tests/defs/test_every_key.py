@@ -411,6 +411,8 @@ def test_tables_and_checks_reach_the_asset_graph(location: CodeLocation) -> None
     weekly = specs[dg.AssetKey(["finra_otc", "weekly_volume"])]
     assert [d.asset_key for d in weekly.deps] == [dg.AssetKey(["finra_otc", "raw_weekly"])]
     assert weekly.group_name == "finra_otc" and weekly.kinds == {"duckdb"}
+    # the description is what the pipeline declares, then what the framework knows (who writes it)
+    assert (weekly.description or "").startswith("Accepted rows, typed:")
     assert "written by finra.otc_transparency.normalize_week" in (weekly.description or "")
     checks = sorted(
         (key.asset_key.to_user_string(), key.name) for c in defs.asset_checks for key in c.check_keys

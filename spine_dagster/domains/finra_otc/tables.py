@@ -118,6 +118,15 @@ DATA_TABLES = (RAW_WEEKLY, WEEKLY_VOLUME, REJECTS, SYMBOL_WEEK, VENUE_WEEK, SYMB
 ALL_TABLES = (CAPTURES, TABLE_CAPTURES, *DATA_TABLES)
 
 
+def descriptions(*tables: Table) -> dict[str, str]:
+    """What each table holds, for a pipeline's ``table_descriptions`` (the asset descriptions in the UI)."""
+    return {
+        table.name: f"{table.description} The `{table.name}_latest` view shows the newest capture of each "
+        "(week, tier)."
+        for table in tables
+    }
+
+
 def latest_view_sql(table: Table) -> str:
     """Rows of the newest capture the table holds for each (week, tier)."""
     short = table.name.split(".")[1]

@@ -19,6 +19,7 @@ class AggregateWeek(Pipeline):
     Params = CaptureParams
     reads = (t.WEEKLY_VOLUME.name,)
     writes = (t.SYMBOL_WEEK.name, t.VENUE_WEEK.name)
+    table_descriptions = t.descriptions(t.SYMBOL_WEEK, t.VENUE_WEEK)
     checks = (MARKET_SHARE_SUM, HHI_RANGE)
 
     def run(self, ctx: StepContext, params: CaptureParams) -> StepResult:

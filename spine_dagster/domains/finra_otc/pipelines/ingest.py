@@ -231,6 +231,7 @@ class IngestWeek(Pipeline):
     description = "Capture one (week, tier) from FINRA files or the FINRA API into finra_otc.raw_weekly."
     Params = IngestParams
     writes = (t.RAW_WEEKLY.name,)
+    table_descriptions = t.descriptions(t.RAW_WEEKLY)
     checks = (RAW_NOT_EMPTY,)
 
     def run(self, ctx: StepContext, params: IngestParams) -> StepResult:

@@ -18,6 +18,7 @@ class NormalizeWeek(Pipeline):
     Params = NormalizeParams
     reads = (t.RAW_WEEKLY.name,)
     writes = (t.WEEKLY_VOLUME.name, t.REJECTS.name)
+    table_descriptions = t.descriptions(t.WEEKLY_VOLUME, t.REJECTS)
     checks = (UNIQUE_KEYS, SMBL_RECONCILIATION, REJECT_RATE)
 
     def run(self, ctx: StepContext, params: NormalizeParams) -> StepResult:

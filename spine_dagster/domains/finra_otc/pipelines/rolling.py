@@ -21,6 +21,7 @@ class ComputeRolling(Pipeline):
     Params = RollingParams
     reads = (t.SYMBOL_WEEK.name,)
     writes = (t.SYMBOL_ROLLING.name,)
+    table_descriptions = t.descriptions(t.SYMBOL_ROLLING)
     checks = (VOLUME_ANOMALY,)
 
     def run(self, ctx: StepContext, params: RollingParams) -> StepResult:
