@@ -1,5 +1,6 @@
 """Stage 1: PipelineGroup YAML -> frozen pydantic models with source positions. Never imports dagster."""
 
+from ._yaml import YamlSyntaxError, parse_scalar
 from .loader import LoadedGroup, LoadResult, SourceInfo, load_group_file, load_group_text, load_groups
 from .models import (
     AfterGroupSensorSpec,
@@ -32,7 +33,9 @@ __all__ = [
     "StaticPartitionSpec",
     "StepSpec",
     "WeeklyPartitionSpec",
+    "YamlSyntaxError",
     "load_group_file",
     "load_group_text",
     "load_groups",
+    "parse_scalar",
 ]

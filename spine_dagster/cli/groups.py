@@ -1,0 +1,198 @@
+"""The commands about group files: ``validate``, ``plan``, ``list``, ``explain``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any, TextIO
+
+from .._text import did_you_mean, plural
+from ..errors import Diagnostic, SpineError
+from . import EXIT_INVALID, EXIT_OK
+from .inputs import find_group, load_dir, parse_params, plan_for
+from .output import dump_json, print_diagnostics, table
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``spine validate``: load and plan every file; the valid groups and every error (exit 1 if any)."""
+    from ..spec import load_groups
+
+    targets = args.paths or [args.groups_dir]
+    result = load_groups(targets)
+    diags = list(result.diagnostics)
+    valid: list[Any] = []
+    for group in result.groups:
+        try:
+            plan_for(args, group, None)
+            valid.append(group)
+        except SpineError as exc:
+            diags.extend(exc.diagnostics)
+    if args.format == "json":
+        dump_json({"valid": [g.name for g in valid], "errors": [d.to_json() for d in diags]}, out)
+    else:
+        print_diagnostics(diags, out, show_source=args.show_source)
+        for group in valid:
+            print(f"ok  {group.name}  ({group.source.path})", file=out)
+        files = {d.path for d in diags}
+        print(
+            f"{plural(len(valid), 'valid group')}, {plural(len(diags), 'error')}"
+            + (f" in {plural(len(files), 'file')}" if diags else "")
+            + f" ({plural(len(result.files), 'file')} checked)",
+            file=out,
+        )
+    return EXIT_INVALID if diags else EXIT_OK
+
+
+def _run_config(group: Any, plan: Any, run_params: dict[str, Any]) -> dict[str, Any]:
+    """The Dagster run config for these run params: defaults filled in, placeholders for required ones."""
+    from ..plan.planner import partition_params
+    from ..spec.templates import has_templates
+
+    spec = group.spec
+    filled = partition_params(spec)
+    params = {k: v for k, v in spec.defaults.items() if not has_templates(v) and k not in filled}
+    params.update(run_params)
+    for name in plan.required_params:
+        if name not in params and name not in filled:
+            params[name] = f"<{name}>"
+    return {"params": params}
+
+
+def _print_run_config(args: argparse.Namespace, group: Any, run_params: dict[str, Any], out: TextIO) -> None:
+    """``spine plan --format dagster-run-config``: a run config for ``dagster job execute``, as YAML."""
+    import yaml
+
+    from ..defs.translator import SpineDagsterTranslator
+
+    plan = plan_for(args, group, run_params, require_run_params=False)
+    translator = SpineDagsterTranslator()
+    job = translator.get_job_name(group.spec)
+    config = _run_config(group, plan, run_params)
+    if group.spec.partitions is not None:  # Dagster allows no config mapping on a partitioned job
+        aliases = [translator.get_node_alias(step) for step in plan.steps]
+        config = {"ops": {alias: {"config": {"params": dict(config["params"])}} for alias in aliases}}
+        out.write(
+            '# a partitioned group: also pass the partition, e.g. --tags \'{"dagster/partition": "..."}\'\n'
+        )
+    out.write(f"# dagster job execute -m spine_dagster.definitions -j {job} -c <this file>\n")
+    out.write(yaml.safe_dump(config, sort_keys=False))
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``spine plan``: the resolved plan of one group (table or JSON), or its Dagster run config."""
+    run_params = parse_params(args.param)
+    group = find_group(args, args.group)
+    if args.format == "dagster-run-config":
+        _print_run_config(args, group, run_params, out)
+        return EXIT_OK
+    plan = plan_for(args, group, run_params)
+    if args.format == "json":
+        dump_json(plan.to_json(), out)
+        return EXIT_OK
+    spec = group.spec
+    policy = spec.policy
+    print(f"group    {spec.name}  (version {spec.version}, domain {spec.domain or '-'})", file=out)
+    print(
+        f"policy   execution={policy.execution} max_concurrency={policy.max_concurrency} "
+        f"on_failure={policy.on_failure} timeout_minutes={policy.timeout_minutes}",
+        file=out,
+    )
+    print(f"params   {json.dumps(plan.params) if plan.params else '-'}", file=out)
+    print(file=out)
+    rows = [
+        [
+            s.order,
+            s.level,
+            s.name,
+            s.pipeline,
+            ", ".join(s.depends_on) or "-",
+            json.dumps(dict(s.params), default=repr),
+        ]
+        for s in plan.steps
+    ]
+    print(table(rows, ["order", "level", "step", "pipeline", "depends_on", "params"]), file=out)
+    return EXIT_OK
+
+
+def _list_entry(args: argparse.Namespace, group: Any) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
+    """The ``spine list`` entry of one loaded group, and the problems planning it found."""
+    spec = group.spec
+    problems: tuple[Diagnostic, ...] = ()
+    try:
+        plan_for(args, group, None)
+    except SpineError as exc:
+        problems = exc.diagnostics
+    schedules = [s.cron for s in spec.schedules]
+    if spec.partitions is not None and spec.partitions.schedule is not None:
+        schedules.append("partitioned")
+    entry = {
+        "name": spec.name,
+        "domain": spec.domain,
+        "steps": len(spec.steps),
+        "schedules": schedules,
+        "partitioned": spec.partitions is not None,
+        "path": group.source.path,
+        "valid": not problems,
+    }
+    return entry, problems
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``spine list``: the groups of the groups dir, valid or not; bad files on stderr (exit 1 if strict)."""
+    result = load_dir(args)
+    entries = []
+    diags = list(result.diagnostics)
+    for group in result.groups:
+        entry, problems = _list_entry(args, group)
+        entries.append(entry)
+        diags.extend(problems)
+    if args.format == "json":
+        dump_json({"groups": entries, "errors": [d.to_json() for d in diags]}, out)
+    else:
+        rows = [
+            [
+                e["name"],
+                e["domain"] or "-",
+                e["steps"],
+                ", ".join(e["schedules"]) or "-",
+                "valid" if e["valid"] else "INVALID",
+                e["path"],
+            ]
+            for e in entries
+        ]
+        print(table(rows, ["group", "domain", "steps", "schedule", "status", "file"]), file=out)
+        if diags:
+            print(f"\n{plural(len(diags), 'error')} (run `spine validate` for details):", file=err)
+            print_diagnostics(diags, err)
+    return EXIT_INVALID if diags and args.strict else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``spine explain``: each param of one step (or just one param), its final value and who set it."""
+    from ..plan.params import UNRESOLVED
+
+    run_params = parse_params(args.param)
+    group = find_group(args, args.group)
+    spec = group.spec
+    if spec.step(args.step) is None:
+        best = did_you_mean(args.step, [s.name for s in spec.steps])
+        hint = f" (did you mean {best!r}?)" if best else ""
+        raise SpineError(f"group {spec.name!r} has no step {args.step!r}{hint}")
+    plan = plan_for(args, group, run_params, require_run_params=False)
+    step = plan.step(args.step)
+    names = list(step.params)
+    if args.name is not None:
+        if args.name not in step.params:
+            best = did_you_mean(args.name, names)
+            hint = f" (did you mean {best!r}?)" if best else ""
+            raise SpineError(f"step {args.step!r} has no param {args.name!r}{hint}")
+        names = [args.name]
+    rows = []
+    for name in names:
+        value = step.params[name]
+        shown = "<needs run param>" if value is UNRESOLVED else json.dumps(value)
+        source = step.sources[name]
+        rows.append([name, shown, source.layer, source.describe()])
+    print(f"{spec.name} / {step.name} ({step.pipeline})", file=out)
+    print(table(rows, ["param", "value", "layer", "set by"]), file=out)
+    return EXIT_OK
