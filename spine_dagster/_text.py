@@ -30,6 +30,11 @@ def did_you_mean(word: object, candidates: Iterable[str]) -> str | None:
     return lowered[matches[0]] if matches else None
 
 
+def suggestion(best: str | None) -> str:
+    """`` (did you mean 'x'?)`` for a suggestion, or nothing: the one wording of every hint."""
+    return f" (did you mean {best!r}?)" if best else ""
+
+
 def hint(word: object, candidates: Iterable[str]) -> str:
-    best = did_you_mean(word, candidates)
-    return f" (did you mean {best!r}?)" if best is not None else ""
+    """:func:`suggestion` for the closest of ``candidates`` to ``word``."""
+    return suggestion(did_you_mean(word, candidates))

@@ -205,7 +205,9 @@ def _resources(settings: Settings, runtime: SpineRuntime) -> dict[str, object]:
         else WarehouseResource()
     )
     return {
-        "spine": dg.ResourceDefinition.hardcoded_resource(runtime, "spine runtime: job bindings and registry"),
+        "spine": dg.ResourceDefinition.hardcoded_resource(
+            runtime, "spine runtime: job bindings and registry"
+        ),
         "warehouse": warehouse,
     }
 
@@ -249,4 +251,3 @@ def _definitions(
         asset_checks=[problems_check, *build_table_checks(registry, translator)],
         resources=resources,
     )
-

@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ._text import suggestion
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
@@ -88,7 +90,7 @@ class GroupNotFoundError(GroupError):
     """No group of that name is known."""
 
     def __init__(self, group_name: str, *, suggestions: Sequence[str] = ()) -> None:
-        hint = f" (did you mean {suggestions[0]!r}?)" if suggestions else ""
+        hint = suggestion(suggestions[0] if suggestions else None)
         super().__init__(f"Pipeline group not found: {group_name}{hint}")
         self.group_name = group_name
 
@@ -112,7 +114,7 @@ class StepNotFoundError(PlanResolutionError):
         suggestions: Sequence[str] = (),
         diagnostics: Sequence[Diagnostic] = (),
     ) -> None:
-        hint = f" (did you mean {suggestions[0]!r}?)" if suggestions else ""
+        hint = suggestion(suggestions[0] if suggestions else None)
         super().__init__(
             f"Step '{step_name}' references unknown pipeline: {pipeline_name}{hint}", diagnostics=diagnostics
         )
@@ -149,7 +151,7 @@ class PipelineNotFoundError(SpineError):
     """The pipeline registry has no pipeline of that name."""
 
     def __init__(self, name: str, *, suggestions: Sequence[str] = ()) -> None:
-        hint = f" (did you mean {suggestions[0]!r}?)" if suggestions else ""
+        hint = suggestion(suggestions[0] if suggestions else None)
         super().__init__(f"Pipeline not found: {name}{hint}")
         self.name = name
 

@@ -3,6 +3,10 @@
 The run is an ordinary Dagster run (``dagster.execute_job``), so it shows up in ``dagster dev``'s UI when
 both use the same ``DAGSTER_HOME`` (default ``$SPINE_HOME/dagster``). Progress is read back from the
 run's event log while it executes; Dagster's own log lines go to a file under ``$SPINE_HOME/logs``.
+
+The caller (the CLI, an entry point) prepares the process first: ``DAGSTER_HOME`` and ``SPINE_GROUPS_DIR``
+in the environment (step processes inherit only the environment) and the built
+:class:`~spine_dagster.composition.CodeLocation`; nothing here changes process-wide state.
 """
 
 from __future__ import annotations
@@ -16,17 +20,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .runtime.binding import StepAliases
 from .runtime.outcome import BATCH_TAG, GroupOutcome
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from .composition import CodeLocation
+
 INVOCATION_TAG = "spine/invocation"
 
 
 def prepare_dagster_home(settings: Settings) -> Path:
-    """``DAGSTER_HOME``, or ``$SPINE_HOME/dagster`` (created, with the repo's dagster.yaml when there is one)."""
+    """``DAGSTER_HOME``, or ``$SPINE_HOME/dagster`` (created, with the repo's dagster.yaml when there is
+    one). The caller exports it as ``DAGSTER_HOME``."""
     home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
@@ -36,7 +44,6 @@ def prepare_dagster_home(settings: Settings) -> Path:
             shutil.copyfile(repo_config, config)
         else:
             config.write_text("telemetry:\n  enabled: false\n")
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
@@ -97,7 +104,7 @@ class _Progress(threading.Thread):
 
 
 def _execute(
-    location: Any,
+    location: CodeLocation,
     settings: Settings,
     job_name: str,
     emit: Callable[[str], None] | None,
@@ -137,25 +144,12 @@ def _execute(
     return outcome
 
 
-def _location(settings: Settings) -> Any:
-    import warnings
-
-    from .composition import build_code_location
-
-    # Dagster warns about its own internal copy of run-status sensors (owners=None); not actionable here.
-    warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition")
-    os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)  # step processes rebuild the same definitions
-    prepare_dagster_home(settings)
-    return build_code_location(settings)
-
-
 def rerun_from_failure(
-    settings: Settings, run_id: str, *, emit: Callable[[str], None] | None = None
+    location: CodeLocation, settings: Settings, run_id: str, *, emit: Callable[[str], None] | None = None
 ) -> GroupOutcome:
     """Re-execute a failed run from its failure: only failed and not-run steps run (Dagster's re-execution)."""
     import dagster as dg
 
-    location = _location(settings)
     with dg.DagsterInstance.get() as instance:
         parent = instance.get_run_by_id(run_id)
         if parent is None:
@@ -178,6 +172,7 @@ def rerun_from_failure(
 
 
 def run_group(
+    location: CodeLocation,
     settings: Settings,
     group_name: str,
     run_params: Mapping[str, Any],
@@ -185,14 +180,16 @@ def run_group(
     partition: str | None = None,
     emit: Callable[[str], None] | None = None,
 ) -> GroupOutcome:
-    """Execute a group's job and return its spine outcome (also recorded as run tags)."""
+    """Execute a group's job and return its spine outcome (also recorded as run tags).
+
+    Raises :class:`~spine_dagster.errors.GroupNotFoundError` when the group has no job in ``location``.
+    """
     import dagster as dg
 
     from .defs.config import run_config_for
     from .plan.batch import group_batch_id
 
-    location = _location(settings)
-    job = location.job_for_group(group_name)  # GroupNotFoundError when the group has no job
+    job = location.job_for_group(group_name)
     job_name = job.job_name
     tags = {BATCH_TAG: group_batch_id(group_name)}
     if partition is not None:  # the tags Dagster's own partition launches carry (Partitions tab, backfills)

@@ -31,6 +31,8 @@ def _isolated_spine_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     """No test reads or writes the checkout's ``./.spine``: a developer's warehouse there changed what
     the asset checks found (they read the default DuckDB file when no URL is set)."""
     monkeypatch.setenv("SPINE_HOME", str(tmp_path_factory.mktemp("spine_home")))
+
+
 GROUP_FIXTURES = FIXTURES / "groups"
 
 

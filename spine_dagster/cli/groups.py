@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any, TextIO
 
-from .._text import did_you_mean, plural
+from .._text import hint, plural
 from ..errors import Diagnostic, SpineError
 from . import EXIT_INVALID, EXIT_OK
 from .inputs import find_group, load_dir, parse_params, plan_for
@@ -43,37 +43,26 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_INVALID if diags else EXIT_OK
 
 
-def _run_config(group: Any, plan: Any, run_params: dict[str, Any]) -> dict[str, Any]:
-    """The Dagster run config for these run params: defaults filled in, placeholders for required ones."""
-    from ..plan.planner import partition_params
-    from ..spec.templates import has_templates
-
-    spec = group.spec
-    filled = partition_params(spec)
-    params = {k: v for k, v in spec.defaults.items() if not has_templates(v) and k not in filled}
-    params.update(run_params)
-    for name in plan.required_params:
-        if name not in params and name not in filled:
-            params[name] = f"<{name}>"
-    return {"params": params}
-
-
 def _print_run_config(args: argparse.Namespace, group: Any, run_params: dict[str, Any], out: TextIO) -> None:
     """``spine plan --format dagster-run-config``: a run config for ``dagster job execute``, as YAML."""
     import yaml
 
-    from ..defs.translator import SpineDagsterTranslator
+    from ..composition import get_translator
+    from ..defs.config import example_run_config
+    from ..defs.jobs import step_aliases
 
     plan = plan_for(args, group, run_params, require_run_params=False)
-    translator = SpineDagsterTranslator()
-    job = translator.get_job_name(group.spec)
-    config = _run_config(group, plan, run_params)
-    if group.spec.partitions is not None:  # Dagster allows no config mapping on a partitioned job
-        aliases = [translator.get_node_alias(step) for step in plan.steps]
-        config = {"ops": {alias: {"config": {"params": dict(config["params"])}} for alias in aliases}}
+    translator = get_translator()
+    try:
+        aliases = step_aliases(plan, translator)
+    except ValueError as exc:
+        raise SpineError(str(exc)) from None
+    config = example_run_config(plan, aliases, run_params)
+    if plan.partitions is not None:  # Dagster allows no config mapping on a partitioned job
         out.write(
             '# a partitioned group: also pass the partition, e.g. --tags \'{"dagster/partition": "..."}\'\n'
         )
+    job = translator.get_job_name(plan.spec)
     out.write(f"# dagster job execute -m spine_dagster.definitions -j {job} -c <this file>\n")
     out.write(yaml.safe_dump(config, sort_keys=False))
 
@@ -175,17 +164,15 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     group = find_group(args, args.group)
     spec = group.spec
     if spec.step(args.step) is None:
-        best = did_you_mean(args.step, [s.name for s in spec.steps])
-        hint = f" (did you mean {best!r}?)" if best else ""
-        raise SpineError(f"group {spec.name!r} has no step {args.step!r}{hint}")
+        raise SpineError(
+            f"group {spec.name!r} has no step {args.step!r}{hint(args.step, [s.name for s in spec.steps])}"
+        )
     plan = plan_for(args, group, run_params, require_run_params=False)
     step = plan.step(args.step)
     names = list(step.params)
     if args.name is not None:
         if args.name not in step.params:
-            best = did_you_mean(args.name, names)
-            hint = f" (did you mean {best!r}?)" if best else ""
-            raise SpineError(f"step {args.step!r} has no param {args.name!r}{hint}")
+            raise SpineError(f"step {args.step!r} has no param {args.name!r}{hint(args.name, names)}")
         names = [args.name]
     rows = []
     for name in names:
@@ -195,4 +182,12 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         rows.append([name, shown, source.layer, source.describe()])
     print(f"{spec.name} / {step.name} ({step.pipeline})", file=out)
     print(table(rows, ["param", "value", "layer", "set by"]), file=out)
+    if args.name is None and step.check_policies:
+        checks = [
+            [name, policy.table, policy.severity, "yes" if policy.blocking else "no",
+             "the step's checks:" if policy.overridden else "the pipeline"]
+            for name, policy in step.check_policies.items()
+        ]  # fmt: skip
+        print(file=out)
+        print(table(checks, ["check", "table", "severity", "blocking", "set by"]), file=out)
     return EXIT_OK

@@ -31,4 +31,3 @@ __all__ = [
     "run_config_for",
     "step_aliases",
 ]
-

@@ -106,11 +106,10 @@ def run_config_for(job: JobBinding, params: Mapping[str, Any]) -> dict[str, Any]
     return {"params": dict(params)}
 
 
-def example_run_config(job: JobBinding, params: Mapping[str, Any]) -> dict[str, Any]:
+def example_run_config(plan: GroupPlan, aliases: Iterable[str], params: Mapping[str, Any]) -> dict[str, Any]:
     """A complete run config to edit (``spine plan --format dagster-run-config``): the literal defaults,
     ``params``, and a ``<name>`` placeholder for each required param not given (partition-filled params are
     left to the partition)."""
-    plan = job.plan
     filled = plan.partition_params
     shown = {k: v for k, v in plan.literal_defaults.items() if k not in filled}
     shown.update(params)
@@ -118,7 +117,7 @@ def example_run_config(job: JobBinding, params: Mapping[str, Any]) -> dict[str, 
         if name not in shown and name not in filled:
             shown[name] = f"<{name}>"
     if plan.partitions is not None:
-        return op_run_config(job.aliases, shown)
+        return op_run_config(aliases, shown)
     return {"params": shown}
 
 

@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..pipelines.base import Pipeline
 from ..pipelines.registry import PipelineRegistry
-from ..spec._errors import explain_all
+from ..spec import explain_all
 from ..spec.loader import LoadedGroup
 from ..spec.models import CheckOverrideSpec, PipelineGroupSpec
 from . import graph

@@ -1,5 +1,6 @@
 """Stage 1: PipelineGroup YAML -> frozen pydantic models with source positions. Never imports dagster."""
 
+from ._errors import explain_all
 from ._yaml import YamlSyntaxError, parse_scalar
 from .loader import LoadedGroup, LoadResult, SourceInfo, load_group_file, load_group_text, load_groups
 from .models import (
@@ -34,6 +35,7 @@ __all__ = [
     "StepSpec",
     "WeeklyPartitionSpec",
     "YamlSyntaxError",
+    "explain_all",
     "load_group_file",
     "load_group_text",
     "load_groups",
