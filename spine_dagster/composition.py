@@ -54,7 +54,8 @@ def get_translator(settings: Settings | None = None) -> SpineDagsterTranslator:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
-        raise SpineError(f"SPINE_TRANSLATOR={settings.translator!r}: cannot import it: {exc}") from exc
+        where = " (install it, or put its directory on PYTHONPATH)" if isinstance(exc, ImportError) else ""
+        raise SpineError(f"SPINE_TRANSLATOR={settings.translator!r}: cannot import it: {exc}{where}") from exc
     if not (isinstance(cls, type) and issubclass(cls, SpineDagsterTranslator)):
         raise SpineError(
             f"SPINE_TRANSLATOR={settings.translator!r} is not a subclass of SpineDagsterTranslator"

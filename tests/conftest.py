@@ -122,3 +122,18 @@ def warehouse_url_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> str
     if request.param == "duckdb":
         return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     return request.getfixturevalue("pg_database")
+
+
+def build_location(tmp_path: Path, files: dict[str, str], strict: bool = False):  # type: ignore[no-untyped-def]
+    """The code location of ``files`` (name -> group text) in a fresh groups dir under ``tmp_path``."""
+    from spine_dagster.composition import build_code_location
+    from spine_dagster.settings import Settings
+
+    groups = tmp_path / "groups"
+    groups.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (groups / name).write_text(text)
+    settings = Settings(
+        home=tmp_path / "home", groups_dir=groups, warehouse_url="duckdb:///:memory:", strict=strict
+    )
+    return build_code_location(settings)

@@ -30,7 +30,6 @@ import dagster as dg
 from ..pipelines.registry import PipelineRegistry
 from ..plan.model import GroupPlan
 from ..runtime.binding import JobBinding
-from ..spec.templates import has_templates
 
 _SCALARS: dict[type, Any] = {bool: dg.Bool, int: dg.Int, float: dg.Float, str: dg.String, dt.date: dg.String}
 
@@ -67,8 +66,9 @@ def run_params_fields(
     plan: GroupPlan, registry: PipelineRegistry, filled_by_partition: set[str]
 ) -> dict[str, dg.Field]:
     """Launchpad fields: every default and every required param (partition-filled params excluded)."""
-    spec = plan.spec
-    names = [*spec.defaults, *(n for n in plan.required_params if n not in spec.defaults)]
+    declared = plan.spec.defaults
+    literal = plan.literal_defaults
+    names = [*declared, *(n for n in plan.required_params if n not in declared)]
     fields: dict[str, dg.Field] = {}
     for name in names:
         if name in filled_by_partition:
@@ -79,11 +79,11 @@ def run_params_fields(
             if s.pipeline in registry and name in registry.get(s.pipeline).Params.model_fields
         ]
         config_type = _dagster_type(annotations)
-        default = spec.defaults.get(name)
+        default = literal.get(name)
         required = name in plan.required_params
         if required:
             fields[name] = dg.Field(config_type, is_required=True)
-        elif default is not None and not has_templates(default) and _fits(default, config_type):
+        elif default is not None and _fits(default, config_type):
             fields[name] = dg.Field(config_type, default_value=default, is_required=False)
         else:
             fields[name] = dg.Field(config_type, is_required=False)

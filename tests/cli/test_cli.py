@@ -313,3 +313,21 @@ def test_plan_of_a_partitioned_group_shows_unresolved_partition_params() -> None
     assert set(data["ops"]) == {"ingest", "normalize", "aggregate", "rolling"}
     assert data["ops"]["ingest"]["config"]["params"] == {"force": False, "window_weeks": 6}
     assert "&id" not in config.stdout
+
+
+def test_explain_shows_each_checks_effective_policy(tmp_path: Path) -> None:
+    group = tmp_path / "strict.yaml"
+    group.write_text(
+        'name: demo.strict\ndefaults: {week_ending: "{{ params.week_ending }}", tier: "{{ params.tier }}"}\n'
+        "steps:\n  - name: normalize\n    pipeline: finra.otc_transparency.normalize_week\n"
+        "    checks: {reject_rate: {severity: error, blocking: true}}\n"
+    )
+    result = run("explain", str(group), "normalize")
+    assert result.returncode == 0, result.stderr
+    checks = result.stdout.split("\n\n", 1)[1].splitlines()[2:]
+    rows = {line.split()[0]: line.split(maxsplit=4)[1:] for line in checks}
+    assert rows["reject_rate"] == ["finra_otc.rejects", "error", "yes", "the step's checks:"]
+    assert rows["unique_natural_keys"] == ["finra_otc.weekly_volume", "error", "yes", "the pipeline"]
+    # one param only: just that param's row, no check table
+    one = run("explain", str(group), "normalize", "tier")
+    assert "check" not in one.stdout

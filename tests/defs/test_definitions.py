@@ -10,24 +10,15 @@ import dagster as dg
 import pytest
 import yaml
 
-from spine_dagster.composition import build_code_location
 from spine_dagster.defs import SpineDagsterTranslator
 from spine_dagster.errors import SpineError
-from spine_dagster.settings import Settings
 from spine_dagster.spec import RetrySpec
+from tests.conftest import build_location
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _location(tmp_path: Path, files: dict[str, str], strict: bool = False):  # type: ignore[no-untyped-def]
-    groups = tmp_path / "groups"
-    groups.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (groups / name).write_text(text)
-    settings = Settings(
-        home=tmp_path / "home", groups_dir=groups, warehouse_url="duckdb:///:memory:", strict=strict
-    )
-    return build_code_location(settings)
+_location = build_location
 
 
 FINRA_LIKE = """

@@ -7,23 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from spine_dagster.composition import build_code_location
 from spine_dagster.defs import SpineDagsterTranslator
 from spine_dagster.runtime.binding import StepBinding
 from spine_dagster.runtime.execute import capped_retry
-from spine_dagster.settings import Settings
 from spine_dagster.spec import RetrySpec
+from tests.conftest import build_location
 
-
-def _location(tmp_path: Path, files: dict[str, str]):  # type: ignore[no-untyped-def]
-    groups = tmp_path / "groups"
-    groups.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (groups / name).write_text(text)
-    settings = Settings(
-        home=tmp_path / "home", groups_dir=groups, warehouse_url="duckdb:///:memory:", strict=False
-    )
-    return build_code_location(settings)
+_location = build_location
 
 
 def test_capped_retry_delays() -> None:
