@@ -137,3 +137,16 @@ def build_location(tmp_path: Path, files: dict[str, str], strict: bool = False):
         home=tmp_path / "home", groups_dir=groups, warehouse_url="duckdb:///:memory:", strict=strict
     )
     return build_code_location(settings)
+
+
+def evaluate_tick(definition, **context_args):  # type: ignore[no-untyped-def]
+    """Evaluate one tick of a schedule or sensor the way Dagster does: the evaluation context opens an
+    instance of its own from the one given, so it is entered and closed here (a context left open keeps
+    that instance as the thread's current definitions-state storage after it is gone, and a later
+    ``Definitions`` resolve in the same process fails with "undefined DagsterInstance weakref")."""
+    import dagster as dg
+
+    is_schedule = isinstance(definition, dg.ScheduleDefinition)
+    build = dg.build_schedule_context if is_schedule else dg.build_sensor_context
+    with build(**context_args) as context:
+        return definition.evaluate_tick(context)

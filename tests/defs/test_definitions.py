@@ -13,7 +13,7 @@ import yaml
 from spine_dagster.defs import SpineDagsterTranslator
 from spine_dagster.errors import SpineError
 from spine_dagster.spec import RetrySpec
-from tests.conftest import build_location
+from tests.conftest import build_location, evaluate_tick
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -129,10 +129,9 @@ def test_cron_schedule_evaluates_with_its_params(tmp_path: Path) -> None:
     assert schedule.execution_timezone == "America/New_York"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 5, 6)
+        result = evaluate_tick(
+            schedule, instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 5, 6)
         )
-        result = schedule.evaluate_tick(context)
     assert [r.run_config for r in result.run_requests] == [{"params": {"week_ending": "2026-01-02"}}]
 
 
@@ -169,12 +168,12 @@ def test_partitions_are_weeks_ending_friday_times_tiers(tmp_path: Path) -> None:
     assert schedule.cron_schedule == "0 6 * * 1"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
+        result = evaluate_tick(
+            schedule,
             instance=instance,
             scheduled_execution_time=dt.datetime(2025, 1, 13, 6, tzinfo=dt.UTC),
             repository_def=location.definitions.get_repository_def(),
         )
-        result = schedule.evaluate_tick(context)
     assert sorted(r.partition_key for r in result.run_requests) == ["NMS_TIER_1|2025-01-04", "OTC|2025-01-04"]
 
 
@@ -187,12 +186,12 @@ def test_partition_schedule_follows_per_value_lags(tmp_path: Path) -> None:
     with dg.instance_for_test() as instance:
         schedule = location.definitions.resolve_schedule_def("part__weekly__schedule_partitions")
         assert schedule.cron_schedule == "0 8 * * 3"
-        context = dg.build_schedule_context(
+        result = evaluate_tick(
+            schedule,
             instance=instance,
             scheduled_execution_time=dt.datetime(2025, 3, 5, 8, tzinfo=dt.UTC),  # a Wednesday
             repository_def=location.definitions.get_repository_def(),
         )
-        result = schedule.evaluate_tick(context)
     # newest complete week (Sat..Fri) at Wed 2025-03-05 starts 2025-02-22; T1 lags 2 weeks, OTC 4.
     assert sorted(r.partition_key for r in result.run_requests) == ["NMS_TIER_1|2025-02-08", "OTC|2025-01-25"]
 
@@ -212,15 +211,15 @@ sensors: [{{type: file_arrival, directory: "{inbox}", glob: "*.psv", path_param:
         # resolved inside the instance context: Dagster's definitions loading looks up the current instance
         sensor = location.definitions.resolve_sensor_def("sense__files__file_arrival_sensor")
         assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
-        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        first = evaluate_tick(sensor, instance=instance)
         assert [r.run_config for r in first.run_requests] == [
             {"params": {"source_path": str((inbox / "a.psv").resolve())}}
         ]
         run_key = first.run_requests[0].run_key
-        again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        again = evaluate_tick(sensor, instance=instance, cursor=first.cursor)
         assert again.run_requests == [] and again.skip_message
         (inbox / "b.psv").write_text("y")
-        third = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        third = evaluate_tick(sensor, instance=instance, cursor=first.cursor)
         assert [r.run_config["params"]["source_path"] for r in third.run_requests] == [
             str((inbox / "b.psv").resolve())
         ]

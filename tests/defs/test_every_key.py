@@ -23,6 +23,7 @@ from spine_dagster.composition import CodeLocation, build_code_location
 from spine_dagster.plan.model import CheckPolicy
 from spine_dagster.settings import Settings
 from spine_dagster.spec.models import PipelineGroupSpec
+from tests.conftest import evaluate_tick
 
 EVERY_KEY = """
 apiVersion: spine.io/v1
@@ -343,14 +344,15 @@ def test_schedules_reach_dagster_and_evaluate(location: CodeLocation) -> None:
     }  # fmt: skip
     with dg.instance_for_test() as instance:
         weekly = defs.resolve_schedule_def("every__cron__schedule_weekly")
-        tick = weekly.evaluate_tick(dg.build_schedule_context(instance=instance))
+        tick = evaluate_tick(weekly, instance=instance)
         assert [r.run_config for r in tick.run_requests] == [{"params": {"seconds": 1}}]  # type: ignore[union-attr]
         partitioned = defs.resolve_schedule_def("every__key__schedule_partitions")
         when = dt.datetime(2025, 1, 20, 6, 30, tzinfo=dt.UTC)
-        tick = partitioned.evaluate_tick(
-            dg.build_schedule_context(
-                instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
-            )
+        tick = evaluate_tick(
+            partitioned,
+            instance=instance,
+            scheduled_execution_time=when,
+            repository_def=defs.get_repository_def(),
         )
         # end_offset 1 makes the running week a partition; OTC lags one week behind it.
         assert [r.partition_key for r in tick.run_requests] == ["NMS_TIER_1|2025-01-18", "OTC|2025-01-11"]  # type: ignore[union-attr]
@@ -390,9 +392,7 @@ def test_sensors_reach_dagster_and_evaluate(
     (tmp_path / "inbox" / "ignored.txt").write_text("x")
     with dg.instance_for_test() as instance:
         sensor = defs.resolve_sensor_def("every__key__file_arrival_sensor_inbox")
-        result = sensor.evaluate_tick(
-            dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def())
-        )
+        result = evaluate_tick(sensor, instance=instance, repository_def=defs.get_repository_def())
     path = str((tmp_path / "inbox" / "otc_2025-01-08.psv").resolve())
     requests = {
         r.partition_key: r.run_config["ops"]["normalize"]["config"]["params"] for r in result.run_requests
