@@ -2,9 +2,10 @@
 
 Everything that wires the stages together lives here, and only here: the code location
 (``spine_dagster.definitions``), the ``spine`` CLI, ``spine run``/``rerun`` and every step process (which
-re-imports the code location) build through :func:`build_code_location`, and get the pipeline registry
-and the translator from :func:`get_registry` and :func:`get_translator`. ``spine_dagster.defs`` is the pure
-mapping from plans to Dagster objects.
+re-imports the code location) build through :func:`build_code_location`, and get the translator from
+:func:`get_translator` and the pipeline registry from
+:func:`spine_dagster.pipelines.catalog.build_default_registry` (dagster-free, so ``spine validate`` uses it
+without importing Dagster). ``spine_dagster.defs`` is the pure mapping from plans to Dagster objects.
 
 Choosing a translator: ``SPINE_TRANSLATOR=package.module:ClassName`` names a subclass of
 :class:`~spine_dagster.defs.translator.SpineDagsterTranslator` (constructed without arguments). Because it
@@ -61,11 +62,6 @@ def get_translator(settings: Settings | None = None) -> SpineDagsterTranslator:
             f"SPINE_TRANSLATOR={settings.translator!r} is not a subclass of SpineDagsterTranslator"
         )
     return cls()
-
-
-def get_registry(settings: Settings | None = None) -> PipelineRegistry:
-    """The pipeline registry every path uses (a fresh one per call)."""
-    return build_default_registry()
 
 
 def load_plans(settings: Settings, registry: PipelineRegistry) -> tuple[list[GroupPlan], list[Diagnostic]]:
@@ -167,7 +163,7 @@ def build_code_location(
 ) -> CodeLocation:
     """:func:`build_definitions`, keeping the runtime, the translator and the problems found."""
     settings = settings or get_settings()
-    registry = registry or get_registry(settings)
+    registry = registry or build_default_registry()
     translator = translator or get_translator(settings)
     plans, diags = load_plans(settings, registry)
     plans, cross = cross_group_problems(plans, translator)
