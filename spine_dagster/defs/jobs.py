@@ -110,25 +110,14 @@ def build_group_job(
         dependencies=dependencies,
         description=spec.description or None,
     )
-    metadata: dict[str, dg.RawMetadataValue] = {
-        "spine/group": spec.name,
-        "spine/version": str(spec.version),
-        "spine/execution": spec.policy.execution,
-        "spine/on_failure": spec.policy.on_failure,
-        "spine/plan_order": ", ".join(s.name for s in plan.steps),
-    }
-    if plan.group.source.path:
-        metadata["spine/group_file"] = plan.group.source.path
-    if spec.owners:
-        metadata["spine/owners"] = ", ".join(spec.owners)
     return graph.to_job(
         name=job_name,
-        description=spec.description or f"spine group {spec.name}",
+        description=translator.get_job_description(plan),
         executor_def=translator.get_executor(plan),
         tags=translator.get_job_tags(plan),
         config=build_job_config(binding, catalog.registry, partitions_def),
         partitions_def=partitions_def,
-        metadata=metadata,
+        metadata=translator.get_job_metadata(plan),
         # Given here, Definitions need not copy and re-validate every job to attach them.
         resource_defs=resource_defs,
     )

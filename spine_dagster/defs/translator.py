@@ -106,7 +106,7 @@ class SpineDagsterTranslator:
     # --- tags and metadata ----------------------------------------------------------------------------------
     def get_job_tags(self, plan: GroupPlan) -> dict[str, str]:
         """Tags on the job and on each of its runs; ``timeout_minutes`` becomes ``dagster/max_runtime``."""
-        spec = plan.group.spec
+        spec = plan.spec
         tags: dict[str, str] = {"spine/group": spec.name}
         if spec.domain:
             tags["spine/domain"] = spec.domain
@@ -117,6 +117,26 @@ class SpineDagsterTranslator:
         if spec.policy.timeout_minutes is not None:
             tags["dagster/max_runtime"] = str(round(spec.policy.timeout_minutes * 60))
         return tags
+
+    def get_job_description(self, plan: GroupPlan) -> str:
+        """The group's description, else ``spine group NAME``."""
+        return plan.spec.description or f"spine group {plan.name}"
+
+    def get_job_metadata(self, plan: GroupPlan) -> dict[str, dg.RawMetadataValue]:
+        """What the job page shows about the group: version, policy, plan order, file and owners."""
+        spec = plan.spec
+        metadata: dict[str, dg.RawMetadataValue] = {
+            "spine/group": spec.name,
+            "spine/version": str(spec.version),
+            "spine/execution": spec.policy.execution,
+            "spine/on_failure": spec.policy.on_failure,
+            "spine/plan_order": ", ".join(s.name for s in plan.steps),
+        }
+        if plan.group.source.path:
+            metadata["spine/group_file"] = plan.group.source.path
+        if spec.owners:
+            metadata["spine/owners"] = ", ".join(spec.owners)
+        return metadata
 
     def get_op_tags(self, step: StepPlan) -> dict[str, str]:
         """Step tags; ``dagster/priority`` makes executors pick ready steps in plan order (earlier = higher)."""
