@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ...._text import suggestion
 from ..calendar import TIER_IDS, parse_tier
 from .reference import DEFAULT_SYMBOLS_PER_TIER, DEFECTS, LAYOUTS, MAX_SYMBOLS, MAX_WEEKS, TIER_CODES
 
@@ -49,9 +50,10 @@ class Config:
 
 
 def _hint(word: str, options: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest of ``options``, or nothing."""
+    """`` (did you mean 'x'?)`` for the closest of ``options`` by plain difflib (the generator's own
+    matching, kept as it was), in the project's one wording."""
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return suggestion(close[0] if close else None)
 
 
 def split_items(value: str | Iterable[str] | None) -> list[str]:
