@@ -1,6 +1,14 @@
 """The contract between the framework and domain code (no dagster import)."""
 
-from .base import CheckOutcome, NoParams, Pipeline, PipelineParams, QualityCheck, StepResult
+from .base import (
+    CheckOutcome,
+    NoParams,
+    Pipeline,
+    PipelineParams,
+    QualityCheck,
+    StepResult,
+    pending_params,
+)
 from .catalog import build_default_registry
 from .context import CheckContext, CheckScope, StepContext
 from .registry import PipelineRegistry
@@ -17,4 +25,5 @@ __all__ = [
     "StepContext",
     "StepResult",
     "build_default_registry",
+    "pending_params",
 ]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 if TYPE_CHECKING:
     from .context import CheckContext, StepContext
@@ -35,6 +35,29 @@ class PipelineParams(BaseModel):
     """Base of pipeline params models: frozen, and unknown params are errors (typos fail at plan time)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+PENDING_CONTEXT = "spine_pending"
+
+
+def pending_params(info: ValidationInfo) -> frozenset[str]:
+    """Params that are given but whose value is not known yet, for a ``model_validator`` of a params model.
+
+    When a group is validated without run params (``spine validate``, the Dagster definitions), a value
+    that a ``{{ params.X }}`` template or a partition key will supply is left out of the data being
+    validated. A rule across params must treat such a param as *given*: for example "give week_ending or
+    week_start" holds when ``week_ending`` is pending. When the run params are known (``spine plan``,
+    ``spine run``, each step) nothing is pending and every rule sees every value::
+
+        @model_validator(mode="after")
+        def _one_week(self, info: ValidationInfo) -> Self:
+            pending = pending_params(info)
+            if self.week_ending is None and "week_ending" not in pending:
+                raise ValueError("give week_ending")
+            return self
+    """
+    context = info.context if isinstance(info.context, dict) else {}
+    return frozenset(context.get(PENDING_CONTEXT, ()))
 
 
 class NoParams(PipelineParams):

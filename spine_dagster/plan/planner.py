@@ -23,7 +23,7 @@ from ..errors import (
     SpineError,
     StepNotFoundError,
 )
-from ..pipelines.base import Pipeline
+from ..pipelines.base import PENDING_CONTEXT, Pipeline
 from ..pipelines.registry import PipelineRegistry
 from ..spec import explain_all
 from ..spec.loader import LoadedGroup
@@ -102,7 +102,9 @@ def _check_step_params(
     pending = {k for k, v in candidate.items() if v is UNRESOLVED} | (later - set(params))
     candidate = {k: v for k, v in candidate.items() if k not in pending}
     try:
-        pipeline.Params.model_validate(candidate)
+        # Pending params are given (a template or the partition supplies them) but not known yet: rules
+        # across params see them through the validation context (pipelines.base.pending_params).
+        pipeline.Params.model_validate(candidate, context={PENDING_CONTEXT: frozenset(pending)})
     except ValidationError as exc:
         for problem in explain_all(exc.errors(), pipeline.Params, lambda p: p, candidate):
             name = str(problem.path[0]) if problem.path else ""

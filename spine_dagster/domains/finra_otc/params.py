@@ -6,9 +6,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 
-from ...pipelines.base import PipelineParams
+from ...pipelines.base import PipelineParams, pending_params
 from .calendar import TierName, parse_tier, week_ending_of
 
 
@@ -34,8 +34,15 @@ class WeekParams(PipelineParams):
     force: bool = False
 
     @model_validator(mode="after")
-    def _one_week(self) -> WeekParams:
-        if self.week_start is None and self.week_ending is None:
+    def _one_week(self, info: ValidationInfo) -> WeekParams:
+        # A week a template or the partition will supply is given, just not known yet (spine validate):
+        # the checks below then apply to the values that are known, and to all of them at run time.
+        pending = pending_params(info)
+        if (
+            self.week_start is None
+            and self.week_ending is None
+            and not {"week_start", "week_ending"} & pending
+        ):
             raise ValueError("give week_ending (a Friday) or week_start (the Monday)")
         if self.week_ending is not None and self.week_ending.weekday() != 4:
             nearest = self.week_ending + dt.timedelta(days=(4 - self.week_ending.weekday()) % 7)
@@ -72,10 +79,13 @@ class IngestParams(WeekParams):
     source_path: str | None = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> IngestParams:
-        if self.source_dir and self.source_path:
+    def _one_source(self, info: ValidationInfo) -> IngestParams:
+        pending = pending_params(info)
+        given_dir = bool(self.source_dir) or "source_dir" in pending
+        given_path = bool(self.source_path) or "source_path" in pending
+        if given_dir and given_path:
             raise ValueError("give source_dir or source_path, not both")
-        if self.source == "api" and (self.source_dir or self.source_path):
+        if self.source == "api" and (given_dir or given_path):
             raise ValueError("source: api reads the FINRA API; drop source_dir/source_path")
         return self
 
