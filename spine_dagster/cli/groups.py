@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from .._text import hint, plural
 from ..errors import Diagnostic, SpineError
 from . import EXIT_INVALID, EXIT_OK
-from .inputs import find_group, load_dir, parse_params, plan_for
+from .inputs import default_registry, find_group, load_dir, parse_params, plan_for
 from .output import dump_json, print_diagnostics, table
 
 
@@ -174,12 +174,15 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.name not in step.params:
             raise SpineError(f"step {args.step!r} has no param {args.name!r}{hint(args.name, names)}")
         names = [args.name]
+    registry = default_registry()
+    aliases = registry.get(step.pipeline).param_aliases() if step.pipeline in registry else {}
     rows = []
     for name in names:
         value = step.params[name]
         shown = "<needs run param>" if value is UNRESOLVED else json.dumps(value)
         source = step.sources[name]
-        rows.append([name, shown, source.layer, source.describe()])
+        label = f"{name} (alias of {aliases[name]})" if name in aliases else name  # spine-core's name
+        rows.append([label, shown, source.layer, source.describe()])
     print(f"{spec.name} / {step.name} ({step.pipeline})", file=out)
     print(table(rows, ["param", "value", "layer", "set by"]), file=out)
     if args.name is None and step.check_policies:

@@ -42,6 +42,7 @@ def _pipeline_entry(pipeline: Any) -> dict[str, Any]:
             }
             for name, f in fields.items()
         },
+        "aliases": pipeline.param_aliases(),
         "accepts_any_param": pipeline.accepts_any_param(),
         "reads": list(pipeline.reads),
         "writes": list(pipeline.writes),
@@ -62,6 +63,8 @@ def cmd_pipelines(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rows = []
     for pipeline, entry in zip(registry, entries, strict=True):
         params = "; ".join(_field_text(n, f) for n, f in pipeline.Params.model_fields.items())
+        if entry["aliases"]:
+            params += "; also: " + ", ".join(f"{a} for {n}" for a, n in entry["aliases"].items())
         if entry["accepts_any_param"]:
             params = (params + "; " if params else "") + "any other param (ignored)"
         rows.append(

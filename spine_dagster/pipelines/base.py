@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo
+from pydantic import AliasChoices, BaseModel, ConfigDict, ValidationInfo
 
 if TYPE_CHECKING:
     from .context import CheckContext, StepContext
@@ -129,6 +129,23 @@ class Pipeline(ABC):
     @classmethod
     def param_names(cls) -> list[str]:
         return list(cls.Params.model_fields)
+
+    @classmethod
+    def param_aliases(cls) -> dict[str, str]:
+        """Other names a param is accepted under (alias -> param), from the params model's
+        ``validation_alias=AliasChoices(...)``. Example: FINRA ingest takes spine-core's ``file_path`` for
+        ``source_path``."""
+        aliases: dict[str, str] = {}
+        for name, info in cls.Params.model_fields.items():
+            alias = info.validation_alias
+            choices = alias.choices if isinstance(alias, AliasChoices) else [alias] if alias else []
+            aliases.update({c: name for c in choices if isinstance(c, str) and c != name})
+        return aliases
+
+    @classmethod
+    def accepted_param_names(cls) -> list[str]:
+        """Every name a group file may use for this pipeline's params: the params and their aliases."""
+        return [*cls.param_names(), *cls.param_aliases()]
 
     @classmethod
     def accepts_any_param(cls) -> bool:

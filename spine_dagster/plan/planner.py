@@ -84,12 +84,12 @@ def _check_step_params(
     """Validate one step's params against its pipeline's model; ``later`` names params given at run time."""
     spec = found.group.spec
     step = spec.steps[step_index]
-    declared = pipeline.param_names()
+    declared = pipeline.accepted_param_names()
     label = f"step '{step.name}' ({pipeline.name})"
     if not pipeline.accepts_any_param():
         for key in step.params:
             if key not in declared:
-                choices = ", ".join(declared) or "none"
+                choices = ", ".join(pipeline.param_names()) or "none"
                 found.add_param(
                     ("steps", step_index, "params", key),
                     f"{label} has no param {key!r}{hint(key, declared)}; its params: {choices}",
@@ -101,10 +101,13 @@ def _check_step_params(
         candidate = {k: v for k, v in params.items() if k in declared}
     pending = {k for k, v in candidate.items() if v is UNRESOLVED} | (later - set(params))
     candidate = {k: v for k, v in candidate.items() if k not in pending}
+    aliases = pipeline.param_aliases()
     try:
         # Pending params are given (a template or the partition supplies them) but not known yet: rules
-        # across params see them through the validation context (pipelines.base.pending_params).
-        pipeline.Params.model_validate(candidate, context={PENDING_CONTEXT: frozenset(pending)})
+        # across params see them, under their param names, through the validation context
+        # (pipelines.base.pending_params).
+        pending_names = frozenset(aliases.get(k, k) for k in pending)
+        pipeline.Params.model_validate(candidate, context={PENDING_CONTEXT: pending_names})
     except ValidationError as exc:
         for problem in explain_all(exc.errors(), pipeline.Params, lambda p: p, candidate):
             name = str(problem.path[0]) if problem.path else ""
@@ -252,7 +255,7 @@ def _check_unused_params(found: _Collector, pipelines: list[Pipeline], run_param
     if any(p.accepts_any_param() for p in pipelines):
         return
     spec = found.group.spec
-    used = {name for p in pipelines for name in p.param_names()}
+    used = {name for p in pipelines for name in p.accepted_param_names()}
     for key in spec.defaults:
         if key not in used and key != "batch_id":
             found.add_param(
@@ -351,7 +354,7 @@ def params_for_run(
         model = pipeline.Params.model_validate({k: v for k, v in values.items() if k != "batch_id"})
     else:
         model = pipeline.Params.model_validate(
-            {k: v for k, v in values.items() if k in pipeline.param_names()}
+            {k: v for k, v in values.items() if k in pipeline.accepted_param_names()}
         )
     return values, model
 

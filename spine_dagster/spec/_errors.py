@@ -78,8 +78,9 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Path, Any
                 annotation = chosen
                 i += 1
                 continue
-        if len(models) == 1 and isinstance(part, str) and part in models[0].model_fields:
-            annotation = models[0].model_fields[part].annotation
+        field = _field_named(models[0], part) if len(models) == 1 and isinstance(part, str) else None
+        if field is not None:
+            annotation = field.annotation
             data_path.append(part)
             i += 1
             continue
@@ -95,6 +96,18 @@ def _walk(model: type[BaseModel], loc: tuple[str | int, ...]) -> tuple[Path, Any
         data_path.extend(p for p in loc[i:] if not (isinstance(p, str) and p.startswith(("function-", "["))))
         return tuple(data_path), None, union_path, branch
     return tuple(data_path), annotation, union_path, branch
+
+
+def _field_named(model: type[BaseModel], name: str) -> Any:
+    """The field called ``name``, or accepted under ``name`` as a ``validation_alias`` (None otherwise)."""
+    if name in model.model_fields:
+        return model.model_fields[name]
+    for info in model.model_fields.values():
+        alias = info.validation_alias
+        choices = getattr(alias, "choices", [alias])
+        if name in choices:
+            return info
+    return None
 
 
 def _field_names(annotation: Any) -> list[str]:

@@ -14,8 +14,9 @@ import dagster as dg
 import pytest
 import yaml
 
+from spine_dagster.warehouse import open_warehouse
 from tests.conftest import FIXTURES, build_location
-from tests.integration.conftest import Workspace
+from tests.integration.conftest import REPO, Workspace
 
 CANONICAL = (FIXTURES / "spine_core" / "sample_group.yaml").read_text()
 TIER_TEMPLATED = CANONICAL.replace("tier: NMS_TIER_1", 'tier: "{{ params.tier }}"')
@@ -77,3 +78,27 @@ def test_spine_run_and_dagster_job_execute(ws: Workspace) -> None:
     assert executed.returncode == 0, executed.stdout[-3000:] + executed.stderr[-3000:]
     runs = ws.instance().get_runs(dg.RunsFilter(job_name="finra__weekly_refresh"))
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.SUCCESS]
+
+
+def test_spine_core_ingest_names_run_unchanged_and_explain_shows_them(ws: Workspace) -> None:
+    sample = REPO / "data" / "samples" / "finra_otc" / "finra_otc_ats_T1_2025-12-22_pub20260112.psv"
+    ws.write(
+        "core_names.yaml",
+        CANONICAL.replace(
+            "      pipeline: finra.otc_transparency.ingest_week\n",
+            "      pipeline: finra.otc_transparency.ingest_week\n"
+            f"      params: {{file_path: {sample}, source_type: file}}\n",
+        ),
+    )
+    explained = ws.spine("explain", "finra.weekly_refresh", "ingest", "--param", "week_ending=2025-12-26")
+    assert explained.returncode == 0, explained.stderr
+    assert "file_path (alias of source_path)" in explained.stdout
+    assert "source_type (alias of source)" in explained.stdout
+    out = ws.run("finra.weekly_refresh", "--param", "week_ending=2025-12-26")
+    assert out["status"] == "completed", out
+    warehouse = open_warehouse(f"duckdb:///{ws.root / 'spine_home' / 'warehouse.duckdb'}")
+    try:
+        sources = warehouse.query_df("SELECT source_kind, source FROM finra_otc.captures")
+    finally:
+        warehouse.close()
+    assert sources.to_dict("records") == [{"source_kind": "path", "source": str(sample)}]  # from file_path

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationInfo, model_validator
 
 from ...pipelines.base import PipelineParams, pending_params
 from .calendar import TierName, parse_tier, week_ending_of
@@ -73,10 +73,30 @@ def default_source_dir() -> str:
     return str(Path(__file__).resolve().parents[3] / "data" / "samples" / "finra_otc")
 
 
+# spine-core's names for two ingest params, accepted so its group files run unchanged (docs/finra_otc.md):
+# file_path for source_path, and source_type: file|api for source (its "file" is our "files").
+SPINE_CORE_ALIASES = {"source_path": "file_path", "source": "source_type"}
+
+
+def _source(value: Any) -> Any:
+    return "files" if value == "file" else value
+
+
 class IngestParams(WeekParams):
-    source: Literal["files", "api"] = "files"
+    source: Annotated[Literal["files", "api"], BeforeValidator(_source)] = Field(
+        "files", validation_alias=AliasChoices("source", "source_type")
+    )
     source_dir: str | None = None
-    source_path: str | None = None
+    source_path: str | None = Field(None, validation_alias=AliasChoices("source_path", "file_path"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_name_each(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, alias in SPINE_CORE_ALIASES.items():
+                if name in data and alias in data:
+                    raise ValueError(f"give {name} or its spine-core name {alias}, not both")
+        return data
 
     @model_validator(mode="after")
     def _one_source(self, info: ValidationInfo) -> IngestParams:
