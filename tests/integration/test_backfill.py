@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from tests.integration.conftest import REPO
 
@@ -25,9 +27,15 @@ def _tool(name: str) -> str:
 def test_backfill_runs_each_partition_through_the_daemon(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(
-        (REPO / "dagster.yaml").read_text().replace("poll_interval_seconds: 15", "poll_interval_seconds: 5")
-    )
+    # The run queue (the instance's default coordinator) hands the daemon's runs over one at a time. With the three runs launched at once and
+    # competing for the finra_warehouse pool (limit 1) on SQLite, Dagster 1.13.27 can leave a step pending
+    # beside a free slot: `claim_concurrency_slot` checks for unassigned slots and enqueues the step in two
+    # transactions, a slot freed in between is assigned to nobody, and the run then polls (at 100% CPU)
+    # forever. Seen in 2 of 7 full suite runs; pool waits are issue 11's subject, this test is the backfill's.
+    config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    config["run_monitoring"]["poll_interval_seconds"] = 5
+    config["concurrency"]["runs"] = {"max_concurrent_runs": 1}
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPINE_", "DAGSTER_"))}
     env.update(
         DAGSTER_HOME=str(home),
@@ -73,7 +81,9 @@ def test_backfill_runs_each_partition_through_the_daemon(tmp_path: Path) -> None
         assert [v[0] for v in steps.values()] == ["completed"] * 4
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             daemon.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        # The daemon's code server and the run workers it launched share its process group and can outlive
+        # it (a run stuck waiting for a pool slot ignores SIGTERM): nothing this test started may survive it.
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(daemon.pid, signal.SIGKILL)
