@@ -27,11 +27,12 @@ def _tool(name: str) -> str:
 def test_backfill_runs_each_partition_through_the_daemon(tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    # The run queue (the instance's default coordinator) hands the daemon's runs over one at a time. With the three runs launched at once and
-    # competing for the finra_warehouse pool (limit 1) on SQLite, Dagster 1.13.27 can leave a step pending
-    # beside a free slot: `claim_concurrency_slot` checks for unassigned slots and enqueues the step in two
-    # transactions, a slot freed in between is assigned to nobody, and the run then polls (at 100% CPU)
-    # forever. Seen in 2 of 7 full suite runs; pool waits are issue 11's subject, this test is the backfill's.
+    # The run queue (the instance's default coordinator) hands the daemon's runs over one at a time. With
+    # three runs at once competing for the finra_warehouse pool (limit 1) on SQLite, Dagster 1.13.27 can
+    # leave a step pending beside a free slot: `claim_concurrency_slot` checks for unassigned slots and
+    # enqueues the step in two transactions, a slot freed in between is assigned to nobody, and the run
+    # then polls (at 100% CPU) forever. Seen in 2 of 7 full suite runs; pool waits are issue 11's subject,
+    # this test is the backfill's.
     config = yaml.safe_load((REPO / "dagster.yaml").read_text())
     config["run_monitoring"]["poll_interval_seconds"] = 5
     config["concurrency"]["runs"] = {"max_concurrent_runs": 1}
