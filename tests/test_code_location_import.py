@@ -144,6 +144,7 @@ def test_importing_the_code_location_reads_nothing(tmp_path: Path) -> None:
     assert _under(seen["events"], root) == []
     assert [key for key in seen["env_read"] if key.startswith("SPINE_")] == []
     assert [m for m in seen["modules"] if m.startswith(("spine_dagster.defs", "spine_dagster.domains"))] == []
+    assert "spine_dagster.composition" not in seen["modules"]
 
 
 def test_loading_the_code_location_is_seen_reading_the_groups(tmp_path: Path) -> None:

@@ -62,17 +62,13 @@ def _fits(value: Any, config_type: Any) -> bool:
     return isinstance(value, checks[config_type])
 
 
-def run_params_fields(
-    plan: GroupPlan, registry: PipelineRegistry, filled_by_partition: set[str]
-) -> dict[str, dg.Field]:
-    """Launchpad fields: every default and every required param (partition-filled params excluded)."""
+def run_params_fields(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, dg.Field]:
+    """Launchpad fields of an unpartitioned group: every default and every required param."""
     declared = plan.spec.defaults
     literal = plan.literal_defaults
     names = [*declared, *(n for n in plan.required_params if n not in declared)]
     fields: dict[str, dg.Field] = {}
     for name in names:
-        if name in filled_by_partition:
-            continue
         annotations = [
             registry.get(s.pipeline).Params.model_fields[name].annotation
             for s in plan.steps
@@ -137,7 +133,7 @@ def build_job_config(
             partitions_def=partitions_def, run_config_for_partition_key_fn=for_partition
         )
 
-    fields = run_params_fields(plan, registry, set())
+    fields = run_params_fields(plan, registry)
     any_required = any(f.is_required for f in fields.values())
 
     def to_ops(config: dict[str, Any]) -> dict[str, Any]:

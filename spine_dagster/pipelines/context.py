@@ -63,4 +63,5 @@ class CheckContext:
     @classmethod
     def for_table(cls, warehouse: Any, log: logging.Logger | None = None) -> CheckContext:
         """A check run on its own, over the whole table."""
-        return cls(CheckScope("table"), warehouse, log or logging.getLogger("spine_dagster.check"))
+        scope = CheckScope("table")
+        return cls(scope, warehouse, log) if log is not None else cls(scope, warehouse)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..spec.loader import LoadedGroup
-from ..spec.models import CheckOverrideSpec, ExecutionPolicySpec, PartitionsSpec, PipelineGroupSpec, RetrySpec
+from ..spec.models import ExecutionPolicySpec, PartitionsSpec, PipelineGroupSpec, RetrySpec
 from ..spec.templates import has_templates
 from .params import ParamSource
 
@@ -35,14 +35,6 @@ class CheckPolicy:
     blocking: bool
     overridden: bool = False
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "table": self.table,
-            "severity": self.severity,
-            "blocking": self.blocking,
-            "overridden": self.overridden,
-        }
-
 
 @dataclass(frozen=True)
 class StepPlan:
@@ -66,7 +58,6 @@ class StepPlan:
     pool: str | None = None
     tags: Mapping[str, str] | tuple[str, ...] = field(default_factory=dict)
     owners: tuple[str, ...] = ()
-    checks: Mapping[str, CheckOverrideSpec] = field(default_factory=dict)
     description: str = ""
     check_policies: Mapping[str, CheckPolicy] = field(default_factory=dict)
 

@@ -316,7 +316,6 @@ def _place_steps(
                 pool=step.pool,
                 tags=step.tags,
                 owners=step.owners,
-                checks=step.checks,
                 description=step.description,
                 check_policies=check_policies(pipeline, step.checks) if pipeline is not None else {},
             )
