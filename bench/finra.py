@@ -62,10 +62,10 @@ def _timed_close(warehouse: Any) -> float:
 
 
 def run_ours(data: Path, url: str) -> dict[str, float]:
-    from spine_dagster.pipelines import StepContext, build_default_registry
+    from spine_dagster.pipelines import StepContext, discover_pipelines
     from spine_dagster.warehouse import open_warehouse
 
-    registry = build_default_registry()
+    registry = discover_pipelines()
     warehouse = open_warehouse(url)
     seconds = dict.fromkeys(STAGES, 0.0)
     names = {

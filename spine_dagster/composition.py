@@ -4,7 +4,7 @@ Everything that wires the stages together lives here, and only here: the code lo
 (``spine_dagster.definitions``), the ``spine`` CLI, ``spine run``/``rerun`` and every step process (which
 re-imports the code location) build through :func:`build_code_location`, and get the translator from
 :func:`get_translator` and the pipeline registry from
-:func:`spine_dagster.pipelines.catalog.build_default_registry` (dagster-free, so ``spine validate`` uses it
+:func:`spine_dagster.pipelines.discovery.discover_pipelines` (dagster-free, so ``spine validate`` uses it
 without importing Dagster). ``spine_dagster.defs`` is the pure mapping from plans to Dagster objects.
 
 Choosing a translator: ``SPINE_TRANSLATOR=package.module:ClassName`` names a subclass of
@@ -33,7 +33,7 @@ from .defs import (
     build_table_checks,
 )
 from .errors import Diagnostic, GroupNotFoundError, InvalidGroupSpecError, SpineError
-from .pipelines.catalog import build_default_registry
+from .pipelines.discovery import discover_pipelines
 from .pipelines.registry import PipelineRegistry
 from .plan.model import GroupPlan
 from .plan.planner import plan_all
@@ -163,11 +163,12 @@ def build_code_location(
 ) -> CodeLocation:
     """:func:`build_definitions`, keeping the runtime, the translator and the problems found."""
     settings = settings or get_settings()
-    registry = registry or build_default_registry()
+    registry = registry or discover_pipelines(settings.pipeline_modules)
     translator = translator or get_translator(settings)
+    plugin_diags = [failure.diagnostic() for failure in registry.failures]
     plans, diags = load_plans(settings, registry)
     plans, cross = cross_group_problems(plans, translator)
-    diags.extend(cross)
+    diags = [*plugin_diags, *diags, *cross]
 
     bindings: dict[str, JobBinding] = {}
     runtime = SpineRuntime(jobs=bindings, registry=registry)  # sees `bindings` as they are filled below
@@ -234,7 +235,8 @@ def _definitions(
 
     def reload() -> Sequence[Diagnostic]:
         fresh_plans, fresh = load_plans(settings, registry)
-        return [*fresh, *cross_group_problems(fresh_plans, translator)[1]]
+        plugins = [failure.diagnostic() for failure in registry.failures]
+        return [*plugins, *fresh, *cross_group_problems(fresh_plans, translator)[1]]
 
     problems_spec, problems_check = build_problem_defs(
         diags, str(settings.groups_dir), reload, translator.get_problems_asset_key()

@@ -113,11 +113,13 @@ class StepNotFoundError(PlanResolutionError):
         *,
         suggestions: Sequence[str] = (),
         diagnostics: Sequence[Diagnostic] = (),
+        unavailable: str = "",
     ) -> None:
         hint = suggestion(suggestions[0] if suggestions else None)
-        super().__init__(
-            f"Step '{step_name}' references unknown pipeline: {pipeline_name}{hint}", diagnostics=diagnostics
-        )
+        message = f"Step '{step_name}' references unknown pipeline: {pipeline_name}{hint}"
+        if unavailable:  # the registry knows why it is missing: a plugin failed to load
+            message = f"Step '{step_name}': {unavailable}"
+        super().__init__(message, diagnostics=diagnostics)
         self.step_name = step_name
         self.pipeline_name = pipeline_name
 
@@ -150,9 +152,9 @@ class ParamError(PlanResolutionError):
 class PipelineNotFoundError(SpineError):
     """The pipeline registry has no pipeline of that name."""
 
-    def __init__(self, name: str, *, suggestions: Sequence[str] = ()) -> None:
+    def __init__(self, name: str, *, suggestions: Sequence[str] = (), unavailable: str = "") -> None:
         hint = suggestion(suggestions[0] if suggestions else None)
-        super().__init__(f"Pipeline not found: {name}{hint}")
+        super().__init__(unavailable or f"Pipeline not found: {name}{hint}")
         self.name = name
 
 

@@ -7,6 +7,7 @@
 | ``SPINE_WAREHOUSE_URL`` | ``duckdb:///$SPINE_HOME/warehouse.duckdb`` | ``duckdb:///path`` or ``postgresql://...`` |
 | ``SPINE_STRICT`` | ``0`` | ``1``: any bad group file is fatal (for CI) instead of reported |
 | ``SPINE_TRANSLATOR`` | unset | ``package.module:ClassName``: a SpineDagsterTranslator subclass used everywhere |
+| ``SPINE_PIPELINE_MODULES`` | unset | comma-separated modules whose pipelines are registered (besides entry points) |
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Settings:
     strict: bool
     translator: str = ""  # SPINE_TRANSLATOR, "module:Class" ("" = the default translator)
     warehouse_url_from_env: bool = False  # SPINE_WAREHOUSE_URL is set (else the DuckDB default)
+    pipeline_modules: tuple[str, ...] = ()  # SPINE_PIPELINE_MODULES
 
     @property
     def dagster_home(self) -> Path:
@@ -47,4 +49,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         strict=strict,
         translator=(env.get("SPINE_TRANSLATOR") or "").strip(),
         warehouse_url_from_env=bool(env.get("SPINE_WAREHOUSE_URL")),
+        pipeline_modules=tuple(
+            part.strip() for part in (env.get("SPINE_PIPELINE_MODULES") or "").split(",") if part.strip()
+        ),
     )

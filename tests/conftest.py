@@ -19,7 +19,7 @@ from spine_dagster.pipelines import (
     PipelineRegistry,
     QualityCheck,
     StepResult,
-    build_default_registry,
+    discover_pipelines,
 )
 from spine_dagster.pipelines.context import CheckContext, StepContext
 
@@ -80,7 +80,7 @@ class RequiredPipeline(Pipeline):
 
 
 def make_test_registry() -> PipelineRegistry:
-    registry = build_default_registry()
+    registry = discover_pipelines()
     registry.register(TypedPipeline)
     registry.register(RequiredPipeline)
     return registry

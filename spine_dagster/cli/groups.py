@@ -9,7 +9,15 @@ from typing import Any, TextIO
 from .._text import hint, plural
 from ..errors import Diagnostic, SpineError
 from . import EXIT_INVALID, EXIT_OK
-from .inputs import default_registry, find_group, load_dir, parse_params, plan_for
+from .inputs import (
+    default_registry,
+    find_group,
+    load_dir,
+    parse_params,
+    plan_for,
+    plugin_problems,
+    warn_plugin_problems,
+)
 from .output import dump_json, print_diagnostics, table
 
 
@@ -19,7 +27,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     targets = args.paths or [args.groups_dir]
     result = load_groups(targets)
-    diags = list(result.diagnostics)
+    diags = [*plugin_problems(args), *result.diagnostics]
     valid: list[Any] = []
     for group in result.groups:
         try:
@@ -71,6 +79,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``spine plan``: the resolved plan of one group (table or JSON), or its Dagster run config."""
     run_params = parse_params(args.param)
     group = find_group(args, args.group)
+    warn_plugin_problems(args, err)
     if args.format == "dagster-run-config":
         _print_run_config(args, group, run_params, out)
         return EXIT_OK
@@ -130,7 +139,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``spine list``: the groups of the groups dir, valid or not; bad files on stderr (exit 1 if strict)."""
     result = load_dir(args)
     entries = []
-    diags = list(result.diagnostics)
+    diags = [*plugin_problems(args), *result.diagnostics]
     for group in result.groups:
         entry, problems = _list_entry(args, group)
         entries.append(entry)
@@ -163,6 +172,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     run_params = parse_params(args.param)
     group = find_group(args, args.group)
     spec = group.spec
+    warn_plugin_problems(args, err)
     if spec.step(args.step) is None:
         raise SpineError(
             f"group {spec.name!r} has no step {args.step!r}{hint(args.step, [s.name for s in spec.steps])}"
@@ -174,7 +184,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.name not in step.params:
             raise SpineError(f"step {args.step!r} has no param {args.name!r}{hint(args.name, names)}")
         names = [args.name]
-    registry = default_registry()
+    registry = default_registry(args)
     aliases = registry.get(step.pipeline).param_aliases() if step.pipeline in registry else {}
     rows = []
     for name in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .._text import did_you_mean, plural
 from ..errors import Diagnostic, GroupNotFoundError, SpineError
@@ -31,11 +31,27 @@ def parse_params(pairs: Sequence[str] | None) -> dict[str, Any]:
     return params
 
 
-def default_registry() -> Any:
-    """The registry of every pipeline this code base ships."""
-    from ..pipelines.catalog import build_default_registry
+def default_registry(args: argparse.Namespace) -> Any:
+    """The registry discovery builds (installed plugins and ``SPINE_PIPELINE_MODULES``), once per command."""
+    from ..pipelines.discovery import discover_pipelines
+    from ..settings import get_settings
 
-    return build_default_registry()
+    # Memoized on the command's own namespace: one discovery per command, none shared between commands.
+    if "_registry" not in vars(args):
+        args._registry = discover_pipelines(get_settings().pipeline_modules)
+    return args._registry
+
+
+def plugin_problems(args: argparse.Namespace) -> list[Diagnostic]:
+    """The pipeline plugins that failed to load, as diagnostics."""
+    return [failure.diagnostic() for failure in default_registry(args).failures]
+
+
+def warn_plugin_problems(args: argparse.Namespace, err: TextIO) -> None:
+    """Say on stderr which pipeline plugins failed to load (the commands that are not ``validate``)."""
+    for diag in plugin_problems(args):
+        where = f"{diag.path}:{diag.line}: " if diag.path else ""
+        print(f"spine: warning: {where}{diag.message}", file=err)
 
 
 def load_dir(args: argparse.Namespace) -> Any:
@@ -78,5 +94,5 @@ def plan_for(args: argparse.Namespace, group: Any, params: dict[str, Any] | None
     from ..plan.planner import plan_group
 
     return plan_group(
-        group, default_registry(), params, check_pipelines=not args.skip_pipeline_check, **kwargs
+        group, default_registry(args), params, check_pipelines=not args.skip_pipeline_check, **kwargs
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from . import EXIT_OK
-from .inputs import default_registry
-from .output import dump_json, table
+from . import EXIT_INVALID, EXIT_OK
+from .inputs import default_registry, plugin_problems
+from .output import dump_json, print_diagnostics
 
 
 def cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -18,27 +18,43 @@ def cmd_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _field_text(name: str, field: Any) -> str:
-    """One pydantic field as ``name: type (required)`` or ``name: type = default``."""
-    annotation = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
-    if field.is_required():
-        return f"{name}: {annotation} (required)"
-    return f"{name}: {annotation} = {field.default!r}"
+def _type_text(annotation: Any) -> str:
+    """A readable type: ``int``, ``datetime.date | None``, ``one of 'a', 'b'`` for a Literal."""
+    import typing
+
+    if typing.get_origin(annotation) is typing.Literal:
+        return "one of " + ", ".join(repr(v) for v in typing.get_args(annotation))
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
 
 
-def _pipeline_entry(pipeline: Any) -> dict[str, Any]:
+def _origin(registry: Any, name: str) -> dict[str, str]:
+    """Where a pipeline comes from: its distribution, module and the entry point or module that registered it."""
+    origin = registry.origin(name)
+    registered_by = ""
+    if origin is not None:
+        registered_by = f"entry point {origin.name!r}" if origin.kind == "entry point" else origin.label
+    return {
+        "distribution": origin.distribution if origin else "",
+        "module": type(registry.get(name)).__module__,
+        "registered_by": registered_by,
+    }
+
+
+def _pipeline_entry(registry: Any, pipeline: Any) -> dict[str, Any]:
     """The ``spine pipelines --format json`` entry of one registered pipeline."""
     fields = pipeline.Params.model_fields
     return {
         "name": pipeline.name,
         "description": pipeline.description,
+        "origin": _origin(registry, pipeline.name),
         "params": {
             name: {
-                "type": str(f.annotation).replace("typing.", "")
-                if not isinstance(f.annotation, type)
-                else f.annotation.__name__,
+                "type": _type_text(f.annotation),
                 "required": f.is_required(),
                 "default": None if f.is_required() else f.default,
+                "description": f.description or "",
             }
             for name, f in fields.items()
         },
@@ -47,34 +63,62 @@ def _pipeline_entry(pipeline: Any) -> dict[str, Any]:
         "reads": list(pipeline.reads),
         "writes": list(pipeline.writes),
         "checks": [
-            {"name": c.name, "table": c.table, "severity": c.severity, "blocking": c.blocking}
+            {
+                "name": c.name,
+                "table": c.table,
+                "severity": c.severity,
+                "blocking": c.blocking,
+                "description": c.description,
+            }
             for c in pipeline.checks
         ],
     }
 
 
-def cmd_pipelines(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """``spine pipelines``: the registered pipelines with their params, tables and checks."""
-    registry = default_registry()
-    entries = [_pipeline_entry(pipeline) for pipeline in registry]
-    if args.format == "json":
-        dump_json({"pipelines": entries}, out)
-        return EXIT_OK
-    rows = []
-    for pipeline, entry in zip(registry, entries, strict=True):
-        params = "; ".join(_field_text(n, f) for n, f in pipeline.Params.model_fields.items())
-        if entry["aliases"]:
-            params += "; also: " + ", ".join(f"{a} for {n}" for a, n in entry["aliases"].items())
-        if entry["accepts_any_param"]:
-            params = (params + "; " if params else "") + "any other param (ignored)"
-        rows.append(
+def _entry_text(entry: dict[str, Any]) -> list[str]:
+    """One pipeline as an indented block of ``spine pipelines`` (the table form was too wide to read)."""
+    origin = entry["origin"]
+    where = ", ".join(x for x in (origin["distribution"], f"module {origin['module']}") if x)
+    lines = [f"{entry['name']}  {entry['description']}".rstrip(), f"  from     {where}"]
+    if origin["registered_by"]:
+        lines[-1] += f"; registered by {origin['registered_by']}"
+    aliases = {n: a for a, n in entry["aliases"].items()}
+    params = []
+    for name, p in entry["params"].items():
+        text = f"{name}: {p['type']}" + (" (required)" if p["required"] else f" = {p['default']!r}")
+        if name in aliases:
+            text += f"; also accepted as {aliases[name]}"
+        params.append(text + (f"  -- {p['description']}" if p["description"] else ""))
+    if entry["accepts_any_param"]:
+        params.append("any other param (ignored)")
+    for label, values in (
+        ("params", params),
+        ("reads", entry["reads"]),
+        ("writes", entry["writes"]),
+        (
+            "checks",
             [
-                entry["name"],
-                params or "-",
-                ", ".join(entry["reads"]) or "-",
-                ", ".join(entry["writes"]) or "-",
-                entry["description"],
-            ]
-        )
-    print(table(rows, ["pipeline", "params", "reads", "writes", "description"]), file=out)
-    return EXIT_OK
+                f"{c['name']} on {c['table']} ({c['severity']}{', blocking' if c['blocking'] else ''})"
+                + (f"  -- {c['description']}" if c["description"] else "")
+                for c in entry["checks"]
+            ],
+        ),
+    ):
+        for i, value in enumerate(values or ["-"]):
+            lines.append(f"  {label if i == 0 else '':<8} {value}")
+    return lines
+
+
+def cmd_pipelines(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``spine pipelines``: the registered pipelines with their origin, params, tables and checks; then the
+    pipeline plugins that failed to load (exit 1 if any did)."""
+    registry = default_registry(args)
+    entries = [_pipeline_entry(registry, pipeline) for pipeline in registry]
+    problems = plugin_problems(args)
+    if args.format == "json":
+        dump_json({"pipelines": entries, "errors": [d.to_json() for d in problems]}, out)
+    else:
+        blocks = ["\n".join(_entry_text(entry)) for entry in entries]
+        print("\n\n".join(blocks), file=out)
+        print_diagnostics(problems, err)
+    return EXIT_INVALID if problems else EXIT_OK

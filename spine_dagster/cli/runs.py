@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from ..errors import GroupNotFoundError, SpineError
 from ..settings import get_settings
 from . import EXIT_INVALID, EXIT_OK
-from .inputs import find_group, parse_params, plan_for
+from .inputs import find_group, parse_params, plan_for, warn_plugin_problems
 from .output import dump_json, print_outcome
 
 
@@ -99,6 +99,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     run_params = parse_params(args.param)
     group = find_group(args, args.group)
+    warn_plugin_problems(args, err)
     spec = group.spec
     settings = _settings(args)
     runs = _partitions_to_run(args, spec, get_translator(settings))

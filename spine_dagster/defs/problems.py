@@ -1,7 +1,7 @@
 """Make bad group files visible in the Dagster UI instead of letting them disappear.
 
 The code location always has an asset (``spine/group_files`` by default) whose description lists every problem found
-when the definitions were loaded, and an asset check ``all_group_files_valid`` that re-reads the groups
+when the definitions were loaded (bad group files, and pipeline plugins that failed to load), and an asset check ``all_group_files_valid`` that re-reads the groups
 directory when run (from the UI, or by the definitions themselves) and fails with the same list.
 """
 
@@ -16,8 +16,11 @@ from ..errors import Diagnostic
 
 def _markdown(diags: Sequence[Diagnostic]) -> str:
     if not diags:
-        return "All group files are valid."
-    lines = [f"**{len(diags)} problem(s) in the group files** (run `spine validate` for details):", ""]
+        return "All group files are valid and every pipeline plugin loaded."
+    lines = [
+        f"**{len(diags)} problem(s) in the group files or pipeline plugins** (run `spine validate` for details):",
+        "",
+    ]
     lines += [f"- `{d.format()}`" for d in diags]
     return "\n".join(lines)
 

@@ -9,8 +9,8 @@ from .base import (
     StepResult,
     pending_params,
 )
-from .catalog import build_default_registry
 from .context import CheckContext, CheckScope, StepContext
+from .discovery import PluginFailure, PluginOrigin, discover_pipelines
 from .registry import PipelineRegistry
 
 __all__ = [
@@ -21,9 +21,11 @@ __all__ = [
     "Pipeline",
     "PipelineParams",
     "PipelineRegistry",
+    "PluginFailure",
+    "PluginOrigin",
     "QualityCheck",
     "StepContext",
     "StepResult",
-    "build_default_registry",
+    "discover_pipelines",
     "pending_params",
 ]

@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from ..errors import StepRunError
 from .base import Pipeline, PipelineParams, StepResult
 from .context import StepContext
+from .registry import PipelineRegistry
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Noop(Pipeline):
 
 
 class SleepParams(PipelineParams):
-    seconds: Annotated[float, Field(ge=0, le=86_400)] = 1.0
+    seconds: Annotated[float, Field(ge=0, le=86_400, description="How long to sleep (0 to 86400).")] = 1.0
 
 
 class Sleep(Pipeline):
@@ -50,8 +51,12 @@ class SimulatedFailure(StepRunError):
 
 
 class FailParams(PipelineParams):
-    message: str = "Simulated pipeline failure"
-    fail_times: Annotated[int, Field(ge=0)] = 0
+    message: Annotated[str, Field(description="The error message of each failed attempt.")] = (
+        "Simulated pipeline failure"
+    )
+    fail_times: Annotated[
+        int, Field(ge=0, description="Attempts that fail before one succeeds (0: every attempt fails).")
+    ] = 0
 
 
 class Fail(Pipeline):
@@ -69,3 +74,9 @@ class Fail(Pipeline):
 
 
 BUILTIN_PIPELINES: tuple[type[Pipeline], ...] = (Noop, Sleep, Fail)
+
+
+def register(registry: PipelineRegistry) -> None:
+    """The ``spine`` entry point: add the utility pipelines."""
+    for pipeline in BUILTIN_PIPELINES:
+        registry.register(pipeline)

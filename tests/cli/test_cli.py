@@ -286,7 +286,22 @@ def test_pipelines_json() -> None:
         "smbl_reconciliation",
         "reject_rate",
     }
-    assert by_name["spine.fail"]["params"]["fail_times"] == {"type": "int", "required": False, "default": 0}
+    assert by_name["spine.fail"]["params"]["fail_times"] == {
+        "type": "int",
+        "required": False,
+        "default": 0,
+        "description": "Attempts that fail before one succeeds (0: every attempt fails).",
+    }
+    assert by_name["spine.fail"]["origin"] == {
+        "distribution": by_name["spine.fail"]["origin"]["distribution"],
+        "module": "spine_dagster.pipelines.builtin",
+        "registered_by": "entry point 'spine'",
+    }
+    assert by_name["spine.fail"]["origin"]["distribution"].startswith("spine-dagster ")
+    assert by_name["finra.otc_transparency.ingest_week"]["origin"]["registered_by"] == (
+        "entry point 'finra.otc_transparency'"
+    )
+    assert data["errors"] == []
     assert by_name["spine.noop"]["accepts_any_param"] is True
 
 

@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 
 from spine_dagster.composition import build_definitions
-from spine_dagster.pipelines import StepContext, build_default_registry
+from spine_dagster.pipelines import StepContext, discover_pipelines
 from spine_dagster.settings import get_settings
 from spine_dagster.warehouse import open_warehouse
 
@@ -18,7 +18,7 @@ STEPS = ("ingest_week", "normalize_week", "aggregate_week", "compute_rolling")
 
 
 def _load_samples(url: str) -> None:
-    registry = build_default_registry()
+    registry = discover_pipelines()
     warehouse = open_warehouse(url)
     try:
         for week in ("2025-12-12", "2025-12-19", "2025-12-26"):

@@ -10,7 +10,7 @@ from spine_dagster.pipelines import (
     PipelineRegistry,
     StepContext,
     StepResult,
-    build_default_registry,
+    discover_pipelines,
 )
 from spine_dagster.pipelines.builtin import Fail, FailParams, Noop, Sleep, SleepParams
 
@@ -20,7 +20,7 @@ def _ctx(attempt: int = 1) -> StepContext:
 
 
 def test_default_registry_is_a_fresh_instance_each_time() -> None:
-    first, second = build_default_registry(), build_default_registry()
+    first, second = discover_pipelines(), discover_pipelines()
     assert first is not second
     first.register(type("Extra", (Noop,), {"name": "x.extra"}))
     assert "x.extra" in first and "x.extra" not in second
@@ -35,7 +35,7 @@ def test_get_unknown_pipeline_suggests_a_name() -> None:
     with pytest.raises(
         PipelineNotFoundError, match=r"Pipeline not found: spine\.nop \(did you mean 'spine\.noop'\?\)"
     ):
-        build_default_registry().get("spine.nop")
+        discover_pipelines().get("spine.nop")
 
 
 def test_register_rejects_bad_declarations() -> None:

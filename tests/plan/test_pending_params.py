@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from spine_dagster.errors import ParamError
-from spine_dagster.pipelines import build_default_registry
+from spine_dagster.pipelines import discover_pipelines
 from spine_dagster.plan import plan_group
 from spine_dagster.spec import load_group_text
 
 
 def _plan(text: str, run_params: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
-    return plan_group(load_group_text(text, "g.yaml"), build_default_registry(), run_params)
+    return plan_group(load_group_text(text, "g.yaml"), discover_pipelines(), run_params)
 
 
 INGEST = (

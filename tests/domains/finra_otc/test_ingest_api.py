@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from spine_dagster.pipelines import StepContext, build_default_registry
+from spine_dagster.pipelines import StepContext, discover_pipelines
 from spine_dagster.warehouse import open_warehouse
 from tests.domains.finra_otc.test_client import FakeFinra, many_t1_rows
 
@@ -54,7 +54,7 @@ def test_ingest_from_the_api_pages_and_normalizes(
 ) -> None:
     url, fake = finra_server
     monkeypatch.setenv("FINRA_API_BASE_URL", url)
-    registry = build_default_registry()
+    registry = discover_pipelines()
     warehouse = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
     week = fake.records[0]["weekStartDate"]
     params = {"week_start": week, "tier": "T1", "source": "api"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from spine_dagster.errors import ParamError
-from spine_dagster.pipelines import build_default_registry
+from spine_dagster.pipelines import discover_pipelines
 from spine_dagster.plan import plan_group
 from spine_dagster.plan.planner import params_for_run
 from spine_dagster.spec import load_group_text
@@ -23,17 +23,17 @@ steps:
 
 def _plan(params: str, run_params: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
     return plan_group(
-        load_group_text(GROUP.format(params=params), "g.yaml"), build_default_registry(), run_params
+        load_group_text(GROUP.format(params=params), "g.yaml"), discover_pipelines(), run_params
     )
 
 
 def test_spine_core_names_reach_the_params_model() -> None:
     plan = _plan("{file_path: week.psv, source_type: file}", {"week_ending": "2025-12-26"})
-    values, model = params_for_run(plan, "ingest", {"week_ending": "2025-12-26"}, build_default_registry())
+    values, model = params_for_run(plan, "ingest", {"week_ending": "2025-12-26"}, discover_pipelines())
     assert values["file_path"] == "week.psv"  # the step's params keep the name the file used
     assert (model.source_path, model.source) == ("week.psv", "files")
     _, api = params_for_run(
-        _plan("{source_type: api}"), "ingest", {"week_ending": "2025-12-26"}, build_default_registry()
+        _plan("{source_type: api}"), "ingest", {"week_ending": "2025-12-26"}, discover_pipelines()
     )
     assert api.source == "api"
 
