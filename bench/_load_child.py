@@ -78,6 +78,7 @@ def ours() -> dict[str, Any]:
 
     t_import = time.perf_counter()
     for attr, label in [
+        ("discover_pipelines", "discover_pipelines"),
         ("load_groups", "yaml_parse_validate"),
         ("plan_all", "plan"),
         ("cross_group_problems", "cross_group_checks"),
@@ -114,6 +115,7 @@ def ours() -> dict[str, Any]:
         "resolve": resolve,
         "jobs": n_jobs,
         "nodes": n_nodes,
+        "assets": len(list(built.assets or [])),
         "gc_s": GC["seconds"],
         "gc_collections": GC["collections"],
         "gc_full_collections": GC["gen2"],

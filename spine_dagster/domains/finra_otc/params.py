@@ -28,10 +28,12 @@ class WeekParams(PipelineParams):
     """A (week, tier) partition. The week is given by its Friday (``week_ending``) or its Monday
     (``week_start``, FINRA's ``weekStartDate``), or both when they agree."""
 
-    week_ending: dt.date | None = None
-    week_start: dt.date | None = None
-    tier: Tier
-    force: bool = False
+    week_ending: dt.date | None = Field(None, description="The week's Friday (give this or week_start).")
+    week_start: dt.date | None = Field(
+        None, description="The week's Monday, FINRA's weekStartDate (give this or week_ending)."
+    )
+    tier: Tier = Field(description="NMS_TIER_1, NMS_TIER_2 or OTC (also T1, T2, OTCE, 'NMS Tier 1', ...).")
+    force: bool = Field(False, description="Redo the week even when its data is already loaded.")
 
     @model_validator(mode="after")
     def _one_week(self, info: ValidationInfo) -> WeekParams:
@@ -84,10 +86,18 @@ def _source(value: Any) -> Any:
 
 class IngestParams(WeekParams):
     source: Annotated[Literal["files", "api"], BeforeValidator(_source)] = Field(
-        "files", validation_alias=AliasChoices("source", "source_type")
+        "files",
+        validation_alias=AliasChoices("source", "source_type"),
+        description="files: FINRA's weekly files; api: the FINRA API (spine-core's source_type: file|api).",
     )
-    source_dir: str | None = None
-    source_path: str | None = Field(None, validation_alias=AliasChoices("source_path", "file_path"))
+    source_dir: str | None = Field(
+        None, description="Directory of FINRA weekly files (default: the shipped samples)."
+    )
+    source_path: str | None = Field(
+        None,
+        validation_alias=AliasChoices("source_path", "file_path"),
+        description="One FINRA weekly file, instead of source_dir (spine-core's file_path).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -113,13 +123,19 @@ class IngestParams(WeekParams):
 class CaptureParams(WeekParams):
     """Downstream steps read the newest capture of (week, tier) unless ``capture_id`` pins one (as-of)."""
 
-    capture_id: str | None = None
+    capture_id: str | None = Field(
+        None, description="Read this capture of the week instead of the newest (as-of re-runs)."
+    )
 
 
 class NormalizeParams(CaptureParams):
-    max_reject_rate: Annotated[float, Field(ge=0, le=1)] = 0.01
+    max_reject_rate: Annotated[
+        float, Field(ge=0, le=1, description="Fail when more than this share of raw rows is rejected.")
+    ] = 0.01
 
 
 class RollingParams(CaptureParams):
-    window_weeks: Annotated[int, Field(ge=1, le=104)] = 6
-    anomaly_z: Annotated[float, Field(gt=0)] = 4.0
+    window_weeks: Annotated[int, Field(ge=1, le=104, description="Weeks in the rolling window.")] = 6
+    anomaly_z: Annotated[
+        float, Field(gt=0, description="Flag a symbol's volume this many standard deviations from its mean.")
+    ] = 4.0
