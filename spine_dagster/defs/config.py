@@ -3,11 +3,15 @@
 Run config of an unpartitioned group (``dagster job execute -c``, the Launchpad, schedules, sensors)::
 
     params:
-      week_ending: "2026-01-02"    # required params (declared by a whole-value {{ params.NAME }}) are required fields
+      week_ending: "2026-01-02"    # a required run param (a whole-value {{ params.NAME }}); its field
+                                   #   defaults to the placeholder "<week_ending>" so the Launchpad shows it
       tier: NMS_TIER_1             # defaults appear pre-filled; other run params may be added freely
 
 A config mapping hands the same run params to every step op; each step resolves its own final params
-(defaults < run < step, templates) when it runs.
+(defaults < run < step, templates) when it runs. A required run param left out (or left at its
+placeholder) fails the launch in the config mapping with the planner's message, the one ``spine run``
+prints (``file:line:col: missing required run param ...``), not with Dagster's generic
+"Missing required config entry".
 
 Dagster does not allow a config mapping on a partitioned job, so a partitioned group's run config is the
 op-level form, generated per partition (the partition's params plus the defaults, the same for every step)::
@@ -27,8 +31,9 @@ from typing import Any
 
 import dagster as dg
 
+from ..errors import ParamError
 from ..pipelines.registry import PipelineRegistry
-from ..plan.model import GroupPlan
+from ..plan import GroupPlan, check_run_params, required_params
 from ..runtime.binding import JobBinding
 
 _SCALARS: dict[type, Any] = {bool: dg.Bool, int: dg.Int, float: dg.Float, str: dg.String, dt.date: dg.String}
@@ -62,8 +67,28 @@ def _fits(value: Any, config_type: Any) -> bool:
     return isinstance(value, checks[config_type])
 
 
+def placeholder(name: str) -> str:
+    """What stands for a required run param not given yet (``<week_ending>``): replace it before use."""
+    return f"<{name}>"
+
+
+def _required_description(plan: GroupPlan, name: str) -> str:
+    declared = plan.group.source.diagnostic(required_params(plan.spec)[name], "")
+    where = f" at {declared.path}:{declared.line}:{declared.column}" if declared.path else ""
+    return (
+        f"Required run param (declared by {{{{ params.{name} }}}}{where}). Give its value here "
+        f"(replace {placeholder(name)}; spine run: --param {name}=...): a launch without it fails "
+        "before any step runs."
+    )
+
+
 def run_params_fields(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, dg.Field]:
-    """Launchpad fields of an unpartitioned group: every default and every required param."""
+    """Launchpad fields of an unpartitioned group: every default and every required param.
+
+    Every field is optional in Dagster's schema, so that a missing required param is reported by the
+    config mapping with the planner's message. A required param's field says so in its description and
+    defaults to its placeholder when its type allows a string, so the Launchpad opens with it listed.
+    """
     declared = plan.spec.defaults
     literal = plan.literal_defaults
     names = [*declared, *(n for n in plan.required_params if n not in declared)]
@@ -76,9 +101,14 @@ def run_params_fields(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, 
         ]
         config_type = _dagster_type(annotations)
         default = literal.get(name)
-        required = name in plan.required_params
-        if required:
-            fields[name] = dg.Field(config_type, is_required=True)
+        if name in plan.required_params:
+            description = _required_description(plan, name)
+            if config_type in (dg.String, dg.Any):
+                fields[name] = dg.Field(
+                    config_type, default_value=placeholder(name), is_required=False, description=description
+                )
+            else:
+                fields[name] = dg.Field(config_type, is_required=False, description=description)
         elif default is not None and _fits(default, config_type):
             fields[name] = dg.Field(config_type, default_value=default, is_required=False)
         else:
@@ -111,7 +141,7 @@ def example_run_config(plan: GroupPlan, aliases: Iterable[str], params: Mapping[
     shown.update(params)
     for name in plan.required_params:
         if name not in shown and name not in filled:
-            shown[name] = f"<{name}>"
+            shown[name] = placeholder(name)
     if plan.partitions is not None:
         return op_run_config(aliases, shown)
     return {"params": shown}
@@ -134,12 +164,21 @@ def build_job_config(
         )
 
     fields = run_params_fields(plan, registry)
-    any_required = any(f.is_required for f in fields.values())
+    required = set(plan.required_params)
 
     def to_ops(config: dict[str, Any]) -> dict[str, Any]:
-        return op_run_config(aliases, config.get("params") or {})
+        given = {
+            name: value
+            for name, value in (config.get("params") or {}).items()
+            if not (name in required and value == placeholder(name))
+        }
+        try:
+            check_run_params(plan, given)
+        except ParamError as exc:
+            message = "\n".join(d.format() if d.path else d.message for d in exc.diagnostics)
+            raise dg.DagsterInvalidConfigError(message, [], config) from None
+        return op_run_config(aliases, given)
 
     return dg.ConfigMapping(
-        config_fn=to_ops,
-        config_schema={"params": dg.Field(dg.Permissive(fields), is_required=any_required)},
+        config_fn=to_ops, config_schema={"params": dg.Field(dg.Permissive(fields), is_required=False)}
     )

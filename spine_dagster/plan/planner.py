@@ -173,7 +173,7 @@ def plan_group(
     pipelines = _find_pipelines(found, registry if check_pipelines else None)
     _check_graph(found)
     if run_params is not None and require_run_params:
-        _check_required_run_params(found, run_params)
+        _check_required_run_params(found, run_params, filled_later=partition_params(spec))
     resolved = _resolve_params(found, run_params)
     by_partition = partition_params(spec)
     for i, pipeline in pipelines.items():
@@ -218,11 +218,28 @@ def _check_graph(found: _Collector) -> None:
         found.add(CycleDetectedError(cycle), ("steps", names.index(cycle[0]), "depends_on"))
 
 
-def _check_required_run_params(found: _Collector, run_params: Mapping[str, Any]) -> None:
-    spec = found.group.spec
-    required = required_params(spec)
-    by_partition = partition_params(spec)
-    missing = [name for name in required if name not in run_params and name not in by_partition]
+def check_run_params(
+    group: GroupPlan | LoadedGroup | PipelineGroupSpec, run_params: Mapping[str, Any]
+) -> None:
+    """Raise :class:`ParamError` if a required run param of ``group`` is not in ``run_params``.
+
+    The error has one diagnostic per missing param, at the ``{{ params.NAME }}`` that declares it
+    (``file:line:col: missing required run param ...``). ``spine plan``/``spine run`` (through
+    :func:`plan_group`) and a group job's run config (its config mapping) report a missing param with it.
+    Params a partition supplies are not asked for.
+    """
+    loaded = group.group if isinstance(group, GroupPlan) else _as_loaded(group)
+    found = _Collector(loaded)
+    _check_required_run_params(found, run_params, filled_later=partition_params(loaded.spec))
+    found.raise_if_any()
+
+
+def _check_required_run_params(
+    found: _Collector, run_params: Mapping[str, Any], *, filled_later: frozenset[str]
+) -> None:
+    """One problem per required run param missing from ``run_params`` (``filled_later`` excepted)."""
+    required = required_params(found.group.spec)
+    missing = [name for name in required if name not in run_params and name not in filled_later]
     listed = ", ".join(missing)
     flags = " ".join(f"--param {name}=..." for name in missing)
     for name in missing:
@@ -334,11 +351,8 @@ def params_for_run(
     spec = plan.group.spec
     index = next(i for i, s in enumerate(spec.steps) if s.name == step_name)
     found = _Collector(plan.group)
-    missing = [name for name in plan.required_params if name not in run_params]
-    for name in missing:
-        found.add_param(
-            ("name",), f"missing required run param {name!r} (declared by {{{{ params.{name} }}}})"
-        )
+    # the op's run params include the partition's: every required param must be there by now
+    _check_required_run_params(found, run_params, filled_later=frozenset())
     found.raise_if_any()
     try:
         values, sources = resolve_step_params(spec, index, run_params)

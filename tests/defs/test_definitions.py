@@ -105,13 +105,30 @@ def test_launchpad_config_has_typed_defaults_and_required_params(tmp_path: Path)
     location = _location(tmp_path, {"g.yaml": FINRA_LIKE})
     job = location.definitions.resolve_job_def("finra__weekly_refresh")
     params_field = job.run_config_schema.config_type.fields["params"]
-    assert params_field.is_required
+    # a required run param is an optional field with a placeholder: the config mapping reports it missing
+    # with the planner's message (tests/integration/test_spine_core_canonical.py)
+    assert not params_field.is_required
     fields = params_field.config_type.fields
-    assert fields["week_ending"].is_required
+    assert not fields["week_ending"].is_required
+    assert fields["week_ending"].default_value == "<week_ending>"
+    assert fields["week_ending"].description.startswith(
+        f"Required run param (declared by {{{{ params.week_ending }}}} at {tmp_path}/groups/g.yaml:6:"
+    )
     assert fields["tier"].default_value == "NMS_TIER_1"
     assert fields["seconds"].default_value == 0.0
     assert fields["seconds"].config_type.given_name == "Float"  # typed from spine.sleep's params model
     assert type(params_field.config_type).__name__ == "Permissive"  # extra run params are allowed
+    with pytest.raises(dg.DagsterInvalidConfigError, match="missing required run param 'week_ending'"):
+        dg.validate_run_config(job, {"params": {"week_ending": "<week_ending>"}})  # the placeholder left in
+    # a required param whose type takes no string has no placeholder (and still says it is required)
+    text = FINRA_LIKE.replace("seconds: 0.0", 'seconds: "{{ params.seconds }}"')
+    (tmp_path / "float").mkdir()
+    job = _location(tmp_path / "float", {"g.yaml": text}).definitions.resolve_job_def("finra__weekly_refresh")
+    seconds = job.run_config_schema.config_type.fields["params"].config_type.fields["seconds"]
+    assert not seconds.is_required and not seconds.default_provided
+    assert seconds.description.startswith("Required run param")
+    with pytest.raises(dg.DagsterInvalidConfigError, match="all missing: week_ending, seconds"):
+        dg.validate_run_config(job, {})
 
 
 def test_sequential_group_is_in_process(tmp_path: Path) -> None:

@@ -8,6 +8,16 @@ rule applies, with the same messages.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +27,7 @@ import yaml
 from spine_dagster.warehouse import open_warehouse
 from tests.conftest import FIXTURES, build_location
 from tests.integration.conftest import REPO, Workspace
+from tests.integration.test_webserver import _free_port
 
 CANONICAL = (FIXTURES / "spine_core" / "sample_group.yaml").read_text()
 TIER_TEMPLATED = CANONICAL.replace("tier: NMS_TIER_1", 'tier: "{{ params.tier }}"')
@@ -55,14 +66,126 @@ def test_validate_list_and_plan(ws: Workspace, text: str) -> None:
 def test_the_code_location_asks_for_the_required_param(tmp_path: Path) -> None:
     location = build_location(tmp_path, {"sample_group.yaml": CANONICAL}, strict=True)
     job = location.definitions.resolve_job_def("finra__weekly_refresh")
-    with pytest.raises(dg.DagsterInvalidConfigError, match="week_ending"):
+    with pytest.raises(dg.DagsterInvalidConfigError) as missing:
         dg.validate_run_config(job, {})
+    assert str(missing.value) == _missing_line(tmp_path / "groups" / "sample_group.yaml")
     # the typed Launchpad field carries the default of the file; each step receives it with the run param
     resolved = dg.validate_run_config(job, {"params": {"week_ending": "2025-12-26"}})
     assert resolved["ops"]["ingest"]["config"]["params"] == {
         "week_ending": "2025-12-26",
         "tier": "NMS_TIER_1",
     }
+
+
+def _missing_line(path: Path) -> str:
+    """What `spine run` prints for the canonical group without week_ending."""
+    return (
+        f"{path}:11:18: missing required run param 'week_ending' (declared by {{{{ params.week_ending }}}}); "
+        "all missing: week_ending; pass --param week_ending=..."
+    )
+
+
+def test_a_launch_without_the_required_param_fails_with_the_spine_run_message(ws: Workspace) -> None:
+    path = ws.write("sample_group.yaml", CANONICAL)
+    run = ws.spine("run", "finra.weekly_refresh")
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == [_missing_line(path)]
+    for config in ({}, {"params": {"tier": "OTC"}}, {"params": {"week_ending": "<week_ending>"}}):
+        file = ws.root / "run_config.yaml"
+        file.write_text(yaml.safe_dump(config))
+        job = ["-m", "spine_dagster.definitions", "-j", "finra__weekly_refresh"]
+        executed = ws.dagster("job", "execute", *job, "-c", str(file))
+        assert executed.returncode != 0
+        output = (executed.stdout + executed.stderr).splitlines()
+        assert f"dagster._core.errors.DagsterInvalidConfigError: {_missing_line(path)}" in output, output[-5:]
+    assert not ws.instance().get_runs()  # refused before a run was created
+
+
+@contextmanager
+def _webserver(ws: Workspace) -> Iterator[int]:
+    """The real dagster-webserver on the workspace's groups; yields its port once the location is loaded."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-webserver")), "-w", "workspace.yaml", "-p", str(port)],
+        cwd=REPO, env=ws.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+                break
+            except OSError:
+                assert time.time() < deadline and server.poll() is None, "webserver did not start"
+                time.sleep(0.5)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+REPOSITORY = {"repositoryLocationName": "spine", "repositoryName": "__repository__"}
+SCHEMA_QUERY = """query($selector: PipelineSelector!) { runConfigSchemaOrError(selector: $selector) {
+  __typename ... on RunConfigSchema { rootDefaultYaml rootConfigType { key }
+    allConfigTypes { key ... on CompositeConfigType {
+      fields { name isRequired configTypeKey defaultValueAsJson description } } } } } }"""
+LAUNCH = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on PythonError { className message } ... on RunConfigValidationInvalid { errors { message } } } }"""
+
+
+def _post(port: int, query: str, **variables: object) -> tuple[int, dict]:
+    """(HTTP status, data) of a GraphQL request with variables."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())["data"]
+    except urllib.error.HTTPError as error:  # a PythonError comes with status 500; the UI shows the data
+        return error.code, json.loads(error.read())["data"]
+
+
+def test_the_launchpad_lists_the_required_param_and_a_launch_without_it_fails(ws: Workspace) -> None:
+    path = ws.write("sample_group.yaml", CANONICAL)
+    selector = {**REPOSITORY, "pipelineName": "finra__weekly_refresh"}
+    with _webserver(ws) as port:
+        deadline = time.time() + 90
+        schema = _post(port, SCHEMA_QUERY, selector=selector)[1]["runConfigSchemaOrError"]
+        while schema["__typename"] != "RunConfigSchema" and time.time() < deadline:
+            time.sleep(0.5)  # the code location is still loading
+            schema = _post(port, SCHEMA_QUERY, selector=selector)[1]["runConfigSchemaOrError"]
+        types = {t["key"]: t for t in schema["allConfigTypes"]}
+        root = {f["name"]: f for f in types[schema["rootConfigType"]["key"]]["fields"]}
+        assert not root["params"]["isRequired"]
+        params = {f["name"]: f for f in types[root["params"]["configTypeKey"]]["fields"]}
+        week, tier = params["week_ending"], params["tier"]
+        assert (week["configTypeKey"], week["isRequired"]) == ("String", False)
+        assert json.loads(week["defaultValueAsJson"]) == "<week_ending>"
+        assert week["description"] == (
+            f"Required run param (declared by {{{{ params.week_ending }}}} at {path}:11:18). Give its value "
+            "here (replace <week_ending>; spine run: --param week_ending=...): a launch without it fails "
+            "before any step runs."
+        )
+        assert (tier["configTypeKey"], json.loads(tier["defaultValueAsJson"])) == ("String", "NMS_TIER_1")
+        # what the Launchpad opens with (and "Scaffold all default config" writes)
+        assert yaml.safe_load(schema["rootDefaultYaml"])["params"] == {
+            "week_ending": "<week_ending>",
+            "tier": "NMS_TIER_1",
+        }
+        job = {**REPOSITORY, "jobName": "finra__weekly_refresh"}
+        for config in ({}, {"params": {"tier": "OTC"}}, {"params": {"week_ending": "<week_ending>"}}):
+            status, data = _post(port, LAUNCH, params={"selector": job, "runConfigData": config})
+            launched = data["launchRun"]
+            assert (status, launched["__typename"]) == (500, "PythonError")
+            assert launched["className"] == "DagsterInvalidConfigError"
+            expected = f"dagster._core.errors.DagsterInvalidConfigError: {_missing_line(path)}\n"
+            assert launched["message"] == expected
+    assert not ws.instance().get_runs()
 
 
 def test_spine_run_and_dagster_job_execute(ws: Workspace) -> None:
