@@ -198,7 +198,12 @@ def _find_pipelines(found: _Collector, registry: PipelineRegistry | None) -> dic
             continue
         best = registry.suggest(step.pipeline)
         found.add(
-            StepNotFoundError(step.name, step.pipeline, suggestions=[best] if best else []),
+            StepNotFoundError(
+                step.name,
+                step.pipeline,
+                suggestions=[best] if best else [],
+                unavailable=registry.unavailable(step.pipeline),
+            ),
             ("steps", i, "pipeline"),
         )
     return pipelines
