@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from tests._servers import free_port, graphql, server_info_answers, stop_process_group, wait_until
 from tests.integration.conftest import REPO, Workspace
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _graphql(port: int, query: str) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
+# The old names, imported from here by tests/integration/test_spine_core_canonical.py: new code imports
+# tests._servers.
+_free_port, _graphql = free_port, graphql
 
 
 def test_webserver_shows_shipped_groups_and_spine_runs(ws: Workspace) -> None:
@@ -43,7 +28,7 @@ def test_webserver_shows_shipped_groups_and_spine_runs(ws: Workspace) -> None:
     )
     assert run.returncode == 0, run.stderr
     run_id = json.loads(run.stdout)["run_id"]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("dagster-webserver")),
@@ -62,24 +47,17 @@ def test_webserver_shows_shipped_groups_and_spine_runs(ws: Workspace) -> None:
     )
     try:
         deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert time.time() < deadline, "webserver did not start"
-                assert server.poll() is None, "webserver exited"
-                time.sleep(0.5)
+        wait_until(lambda: server_info_answers(port), timeout=90, what="webserver", process=server)
         jobs = []
         while not jobs and time.time() < deadline:
-            data = _graphql(
+            data = graphql(
                 port,
                 "{ repositoriesOrError { ... on RepositoryConnection { nodes { name jobs { name } } } } }",
             )
             jobs = sorted(j["name"] for n in data["repositoriesOrError"].get("nodes", []) for j in n["jobs"])
             time.sleep(0.5)
         assert {"spine__smoke", "spine__resilience_demo"} <= set(jobs)
-        data = _graphql(
+        data = graphql(
             port,
             "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }",
         )
@@ -88,17 +66,13 @@ def test_webserver_shows_shipped_groups_and_spine_runs(ws: Workspace) -> None:
         tags = {t["key"]: t["value"] for t in runs[run_id]["tags"]}
         assert tags["spine/group_status"] == "completed"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop_process_group(server)
 
 
 def test_spine_dev_serves_the_ui_on_localhost(ws: Workspace) -> None:
     env = ws.env(SPINE_GROUPS_DIR=str(REPO / "groups"))
     env.pop("DAGSTER_HOME")  # spine dev prepares $SPINE_HOME/dagster itself, as on a fresh clone
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "spine_dagster", "dev", "--port", str(port)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
@@ -107,18 +81,7 @@ def test_spine_dev_serves_the_ui_on_localhost(ws: Workspace) -> None:
         assert server.stdout is not None
         banner = server.stdout.readline()
         assert f"http://127.0.0.1:{port}" in banner and "spine_home/dagster" in banner
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
-                    assert response.status == 200
-                break
-            except OSError:
-                assert time.time() < deadline, "spine dev did not serve the UI"
-                time.sleep(0.5)
+        wait_until(lambda: server_info_answers(port), timeout=90, what="spine dev's UI", process=server)
         assert (ws.root / "spine_home" / "dagster" / "dagster.yaml").is_file()
     finally:
-        os.killpg(
-            server.pid, signal.SIGKILL
-        )  # dagster dev ignores SIGTERM when backgrounded (docs/dagster.md)
-        server.wait(timeout=15)
+        stop_process_group(server)
