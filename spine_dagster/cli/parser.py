@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..settings import Settings, get_settings
 from . import EXIT_USAGE
+from .failures import cmd_failures, cmd_failures_resolve, cmd_failures_retry
 from .groups import cmd_explain, cmd_list, cmd_plan, cmd_validate
 from .reference import cmd_pipelines, cmd_schema
 from .runs import cmd_dev, cmd_rerun, cmd_run
@@ -97,6 +98,25 @@ def _add_rerun(sub: _Subparsers) -> None:
     _finish(p, cmd_rerun, ("table", "json"))
 
 
+def _add_failures(sub: _Subparsers) -> None:
+    p = sub.add_parser(
+        "failures", help="group runs that failed or ended partial and wait for a retry or a resolve"
+    )
+    p.add_argument("--group", help="only this group's runs")
+    p.add_argument("--since", metavar="DATE", help="only runs that ended on or after DATE (YYYY-MM-DD)")
+    _finish(p, cmd_failures, ("table", "json"))
+    actions = p.add_subparsers(dest="action", parser_class=_Parser)
+    retry = actions.add_parser("retry", help="re-execute queued failures from their failure")
+    retry.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    retry.add_argument("--all", action="store_true", help="every queued failure (of --group, if given)")
+    retry.add_argument("--group", help="with --all: only this group's failures")
+    _finish(retry, cmd_failures_retry, ("table", "json"))
+    resolve = actions.add_parser("resolve", help="mark a queued failure handled without re-running it")
+    resolve.add_argument("run_id", metavar="RUN_ID")
+    resolve.add_argument("--note", required=True, help="how it was handled (kept as the spine/resolved tag)")
+    _finish(resolve, cmd_failures_resolve)
+
+
 def _add_dev(sub: _Subparsers) -> None:
     p = sub.add_parser("dev", help="start the Dagster UI and daemon on spine run's instance (dagster dev)")
     p.add_argument(
@@ -146,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plan(sub)
     _add_run(sub)
     _add_rerun(sub)
+    _add_failures(sub)
     _add_dev(sub)
     _add_list(sub, settings)
     _add_explain(sub)

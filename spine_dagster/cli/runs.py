@@ -59,7 +59,7 @@ def _partitions_to_run(
     return list(unique.items())
 
 
-def _open_location(settings: Any) -> Any:
+def open_location(settings: Any) -> Any:
     """Prepare this CLI process to run groups, then build the code location.
 
     Process-wide on purpose (this is the ``spine`` entry point, not library code): the step processes a run
@@ -86,7 +86,7 @@ def _open_location(settings: Any) -> Any:
             gc.enable()
 
 
-def _settings(args: argparse.Namespace) -> Any:
+def run_settings(args: argparse.Namespace) -> Any:
     import dataclasses
 
     return dataclasses.replace(get_settings(), groups_dir=Path(args.groups_dir))
@@ -101,11 +101,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     group = find_group(args, args.group)
     warn_plugin_problems(args, err)
     spec = group.spec
-    settings = _settings(args)
+    settings = run_settings(args)
     runs = _partitions_to_run(args, spec, get_translator(settings))
     for _key, filled in runs:
         plan_for(args, group, {**run_params, **filled})  # bad params fail here, before any run is created
-    location = _open_location(settings)
+    location = open_location(settings)
     table = args.format == "table"
 
     def emit(line: str) -> None:
@@ -151,8 +151,8 @@ def cmd_rerun(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``spine rerun``: re-execute a failed run from its failure; exit 0 if the group then completed."""
     from ..launch import rerun_from_failure
 
-    settings = _settings(args)
-    location = _open_location(settings)
+    settings = run_settings(args)
+    location = open_location(settings)
     table = args.format == "table"
     try:
         outcome = rerun_from_failure(
@@ -176,7 +176,7 @@ def cmd_dev(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from ..launch import prepare_dagster_home
 
-    settings = _settings(args)
+    settings = run_settings(args)
     home = prepare_dagster_home(settings)
     # dagster dev (exec'd below) and its code servers inherit this environment: the same instance and groups.
     os.environ["DAGSTER_HOME"] = str(home)
