@@ -27,6 +27,7 @@ from .defs import (
     build_group_job,
     build_outcome_sensors,
     build_problem_defs,
+    build_reaper_sensor,
     build_schedules,
     build_sensors,
     build_table_assets,
@@ -232,6 +233,7 @@ def _definitions(
         schedules.extend(build_schedules(binding, job, translator))
         sensors.extend(build_sensors(binding, job, translator, jobs, status_of))
     sensors.extend(build_outcome_sensors(list(jobs.values()), runtime.outcome_of, translator))
+    sensors.append(build_reaper_sensor(translator))
 
     def reload() -> Sequence[Diagnostic]:
         fresh_plans, fresh = load_plans(settings, registry)

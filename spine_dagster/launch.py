@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .recovery import worker_tags
 from .runtime.binding import StepAliases
 from .runtime.outcome import BATCH_TAG, GroupOutcome
 from .settings import Settings
@@ -114,7 +115,8 @@ def _execute(
     import dagster as dg
 
     invocation = uuid.uuid4().hex
-    execute_kwargs["tags"] = {**execute_kwargs.get("tags", {}), INVOCATION_TAG: invocation}
+    # spine/worker names this process, so a run it leaves behind when killed is found and reaped (recovery.py).
+    execute_kwargs["tags"] = {**execute_kwargs.get("tags", {}), INVOCATION_TAG: invocation, **worker_tags()}
     aliases = location.runtime.jobs[job_name].aliases
     recon = dg.build_reconstructable_job(
         "spine_dagster.definitions",

@@ -47,7 +47,7 @@ def cmd_failures(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from ..failures import failure_queue
 
-    location = open_location(run_settings(args))
+    location = open_location(run_settings(args), err)
     with dg.DagsterInstance.get() as instance:
         entries = failure_queue(location, instance, group=args.group, since=_since(args))
     if args.format == "json":
@@ -76,7 +76,7 @@ def cmd_failures_retry(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
     if bool(args.run_id) == bool(args.all):
         raise SpineError("give one RUN_ID or --all")
     settings = run_settings(args)
-    location = open_location(settings)
+    location = open_location(settings, err)
     with dg.DagsterInstance.get() as instance:
         queued = failure_queue(location, instance, group=args.group)
     if args.run_id:
@@ -110,7 +110,7 @@ def cmd_failures_resolve(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 
     from ..failures import resolve_failure
 
-    location = open_location(run_settings(args))
+    location = open_location(run_settings(args), err)
     with dg.DagsterInstance.get() as instance:
         try:
             entry = resolve_failure(location, instance, args.run_id, args.note)

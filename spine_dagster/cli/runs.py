@@ -59,8 +59,20 @@ def _partitions_to_run(
     return list(unique.items())
 
 
-def open_location(settings: Any) -> Any:
-    """Prepare this CLI process to run groups, then build the code location.
+def reap(err: TextIO) -> None:
+    """Mark runs whose ``spine run`` process died failed and free stranded pool slots (spine_dagster.recovery),
+    saying so on ``err``: a dead run's slot would otherwise make this command's run wait forever."""
+    import dagster as dg
+
+    from ..recovery import describe, reap_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        for item in reap_dead_runs(instance):
+            print(f"spine: recovered {describe(item)}", file=err, flush=True)
+
+
+def open_location(settings: Any, err: TextIO) -> Any:
+    """Prepare this CLI process to run groups, recover dead runs, then build the code location.
 
     Process-wide on purpose (this is the ``spine`` entry point, not library code): the step processes a run
     starts re-import the code location and inherit only the environment, so ``DAGSTER_HOME`` and
@@ -77,6 +89,7 @@ def open_location(settings: Any) -> Any:
     os.environ["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
     os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)
     warnings.filterwarnings("ignore", message=r"Parameter `owners` of initializer `SensorDefinition")
+    reap(err)
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -105,7 +118,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     runs = _partitions_to_run(args, spec, get_translator(settings))
     for _key, filled in runs:
         plan_for(args, group, {**run_params, **filled})  # bad params fail here, before any run is created
-    location = open_location(settings)
+    location = open_location(settings, err)
     table = args.format == "table"
 
     def emit(line: str) -> None:
@@ -152,7 +165,7 @@ def cmd_rerun(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..launch import rerun_from_failure
 
     settings = run_settings(args)
-    location = open_location(settings)
+    location = open_location(settings, err)
     table = args.format == "table"
     try:
         outcome = rerun_from_failure(
@@ -181,6 +194,7 @@ def cmd_dev(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # dagster dev (exec'd below) and its code servers inherit this environment: the same instance and groups.
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ["SPINE_GROUPS_DIR"] = str(settings.groups_dir)
+    reap(err)
     dagster = str(Path(sys.executable).with_name("dagster"))
     if not Path(dagster).exists():
         dagster = shutil.which("dagster") or "dagster"

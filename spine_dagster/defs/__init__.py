@@ -10,6 +10,7 @@ from .jobs import OpCatalog, bind_job, build_group_job, step_aliases
 from .outcome import build_outcome_sensors
 from .partitions import PartitionKeys
 from .problems import build_problem_defs
+from .recovery import build_reaper_sensor
 from .translator import SpineDagsterTranslator, TranslatorSettings
 from .triggers import build_schedules, build_sensors
 
@@ -23,6 +24,7 @@ __all__ = [
     "build_job_config",
     "build_outcome_sensors",
     "build_problem_defs",
+    "build_reaper_sensor",
     "build_schedules",
     "build_sensors",
     "build_table_assets",

@@ -86,6 +86,10 @@ class SpineDagsterTranslator:
         ``spine__record_group_outcome_failure``."""
         return f"spine__record_group_outcome_{run_status}"
 
+    def get_reaper_sensor_name(self) -> str:
+        """The sensor that marks runs failed whose ``spine run`` process is gone: ``spine__reap_dead_runs``."""
+        return "spine__reap_dead_runs"
+
     # --- assets and checks ----------------------------------------------------------------------------------
     def get_asset_key(self, table: str) -> dg.AssetKey:
         """Example: ``finra_otc.weekly_volume`` -> ``AssetKey(["finra_otc", "weekly_volume"])``."""
