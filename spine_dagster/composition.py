@@ -24,6 +24,7 @@ from .defs import (
     OpCatalog,
     SpineDagsterTranslator,
     bind_job,
+    build_alert_sensors,
     build_group_job,
     build_outcome_sensors,
     build_problem_defs,
@@ -220,7 +221,8 @@ def _definitions(
     jobs: dict[str, dg.JobDefinition],
     resources: dict[str, object],
 ) -> dg.Definitions:
-    """Jobs plus their schedules and sensors, the outcome sensors, the problems asset and the table assets."""
+    """Jobs plus their schedules, sensors and alert sensors, the outcome sensors, the problems asset and the
+    table assets."""
 
     def status_of(instance: dg.DagsterInstance, run_id: str) -> str | None:
         outcome = runtime.outcome_of(instance, run_id)
@@ -232,6 +234,7 @@ def _definitions(
         job = jobs[binding.plan.name]
         schedules.extend(build_schedules(binding, job, translator))
         sensors.extend(build_sensors(binding, job, translator, jobs, status_of))
+        sensors.extend(build_alert_sensors(binding, job, translator, runtime.outcome_of))
     sensors.extend(build_outcome_sensors(list(jobs.values()), runtime.outcome_of, translator))
     sensors.append(build_reaper_sensor(translator))
 

@@ -4,6 +4,7 @@ is :mod:`spine_dagster.composition`'s job."""
 
 from __future__ import annotations
 
+from .alerts import AlertDelivery, build_alert_sensors
 from .assets import build_table_assets, build_table_checks
 from .config import build_job_config, example_run_config, run_config_for
 from .jobs import OpCatalog, bind_job, build_group_job, step_aliases
@@ -15,11 +16,13 @@ from .translator import SpineDagsterTranslator, TranslatorSettings
 from .triggers import build_schedules, build_sensors
 
 __all__ = [
+    "AlertDelivery",
     "OpCatalog",
     "PartitionKeys",
     "SpineDagsterTranslator",
     "TranslatorSettings",
     "bind_job",
+    "build_alert_sensors",
     "build_group_job",
     "build_job_config",
     "build_outcome_sensors",

@@ -86,6 +86,15 @@ class SpineDagsterTranslator:
         ``spine__record_group_outcome_failure``."""
         return f"spine__record_group_outcome_{run_status}"
 
+    def get_alert_sensor_name(self, group: PipelineGroupSpec, run_status: str) -> str:
+        """The run-status sensors that send a group's ``alerts``, one per Dagster run status. Example:
+        ``failure`` -> ``finra__weekly_refresh__alert_sensor_failure``."""
+        return f"{self.get_job_name(group)}__alert_sensor_{run_status}"
+
+    def get_alert_sensor_interval(self, group: PipelineGroupSpec) -> int:
+        """Seconds between two ticks of a group's alert sensors (Dagster's default sensor interval)."""
+        return 30
+
     def get_reaper_sensor_name(self) -> str:
         """The sensor that marks runs failed whose ``spine run`` process is gone: ``spine__reap_dead_runs``."""
         return "spine__reap_dead_runs"

@@ -110,11 +110,35 @@ def _field_named(model: type[BaseModel], name: str) -> Any:
     return None
 
 
-def _field_names(annotation: Any) -> list[str]:
+def _model_of(annotation: Any) -> type[BaseModel] | None:
     for member in _members(annotation):
         if isinstance(member, type) and issubclass(member, BaseModel):
-            return list(member.model_fields)
-    return []
+            return member
+    return None
+
+
+def _field_names(annotation: Any) -> list[str]:
+    """The keys a model accepts, as written in a file (a field's alias when it has one: ``from``)."""
+    model = _model_of(annotation)
+    if model is None:
+        return []
+    return [
+        info.validation_alias if isinstance(info.validation_alias, str) else name
+        for name, info in model.model_fields.items()
+    ]
+
+
+def _unknown_key_help(key: object, annotation: Any, allowed: list[str]) -> str:
+    """What to write instead of an unknown key: a secret's ``*_env`` key, the closest key, or the model's
+    own note (``unknown_key_note``)."""
+    if isinstance(key, str) and f"{key}_env" in allowed:
+        return f": secrets come only from the environment, write {key}_env: VARIABLE_NAME"
+    suggested = hint(key, allowed)
+    if suggested:
+        return suggested
+    model = _model_of(annotation)
+    note = getattr(model, "unknown_key_note", "") if model is not None else ""
+    return f": {note}" if note else ""
 
 
 def _literal_values(annotation: Any) -> list[str]:
@@ -152,9 +176,8 @@ def explain(
         key = loc[-1]
         path = (*parent_path, key)
         allowed = _field_names(parent_ann)
-        return FieldProblem(
-            path, f"unknown key {key!r} in {dotted(rename(parent_path))}{hint(key, allowed)}", at_key=True
-        )
+        help_ = _unknown_key_help(key, parent_ann, allowed)
+        return FieldProblem(path, f"unknown key {key!r} in {dotted(rename(parent_path))}{help_}", at_key=True)
     path, annotation, union_path, branch = _walk(model, loc)
     problem = _explain(error, kind, loc, path, annotation, rename)
     if branch is not None:
@@ -247,6 +270,9 @@ def _explain(
         message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         return FieldProblem(path, f"{where}: {message}")
     if kind == "string_pattern_mismatch":
+        last = next((p for p in reversed(path) if isinstance(p, str)), "")
+        if last in _NOT_NAMES:
+            return FieldProblem(path, f"{where}: {value!r} is not {_NOT_NAMES[last]}")
         return FieldProblem(
             path,
             f"{where}: {value!r} is not a valid name here ({_pattern_help(path)})",
@@ -259,6 +285,15 @@ def _explain(
     if message.startswith("Input"):
         message = message[len("Input") :].strip()
     return FieldProblem(path, f"{where} {message}, got {_describe(value)}")
+
+
+# Pattern-checked values that are not names: what each must be.
+_NOT_NAMES = {
+    "to": "an email address",
+    "from": "an email address",
+    "channel": "a Slack channel name such as '#market-data' or a channel ID such as 'C0123456789'",
+    "smtp_host": "a host name or IP address",
+}
 
 
 def _pattern_help(path: Path) -> str:
@@ -275,4 +310,6 @@ def _pattern_help(path: Path) -> str:
         return "an email address or 'team:name'"
     if last == "pool":
         return "letters, digits, '_', '.', '-', '/'"
+    if last.endswith("_env"):
+        return "an environment variable name: letters, digits and '_', not starting with a digit"
     return "parameter and trigger names are identifiers: letters, digits and '_', not starting with a digit"

@@ -94,7 +94,7 @@ def group_to_dict(spec: PipelineGroupSpec) -> dict[str, Any]:
     if policy.get("retry"):
         policy["retry"] = spec.policy.retry.model_dump(mode="json", exclude_defaults=True)  # type: ignore[union-attr]
     body: dict[str, Any] = {"pipelines": steps, "policy": policy}
-    for key in ("defaults", "schedules", "partitions", "sensors"):
+    for key in ("defaults", "schedules", "partitions", "sensors", "alerts"):
         if key in data:
             body[key] = data[key]
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": body}

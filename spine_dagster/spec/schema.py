@@ -20,6 +20,10 @@ def group_json_schema() -> dict[str, Any]:
     # A single step name is accepted for depends_on, as in spine-core.
     step = defs["StepSpec"]["properties"]
     step["depends_on"] = {"anyOf": [{"type": "string"}, step["depends_on"]], "default": []}
+    # So are a single alert condition and a single email recipient.
+    for model, key in (("AlertSpec", "on"), ("EmailAlertSpec", "to")):
+        listed = defs[model]["properties"][key]
+        defs[model]["properties"][key] = {"anyOf": [listed["items"], listed], "title": listed["title"]}
     props["pipelines"] = props["steps"]
     header = {
         "apiVersion": {"const": API_VERSION},

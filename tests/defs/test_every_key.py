@@ -84,6 +84,16 @@ spec:
       params: {force: true}
       minimum_interval_seconds: 90
       default_status: stopped
+  alerts:
+    - on: [failed, partial]
+      webhook: {url_env: OPS_WEBHOOK_URL}
+    - on: [check_error]
+      webhook: {url: "http://127.0.0.1:9/hook"}
+    - on: failed
+      email: {to: [ops@example.com], from: spine@example.com, smtp_host: smtp.example.com, smtp_port: 587,
+              tls: starttls, username_env: SMTP_USER, password_env: SMTP_PASSWORD}
+    - on: [failed]
+      slack: {channel: "#market-data", token_env: SLACK_TOKEN}
 """
 
 EVERY_CRON = """
@@ -167,6 +177,18 @@ REACHES_DAGSTER = {
     "sensors[after_group].params": "run config of the requested run",
     "sensors[after_group].minimum_interval_seconds": "sensor interval",
     "sensors[after_group].default_status": "sensor default status",
+    "alerts.on": "run statuses the alert sensors watch, and when they send (tests/defs/test_alerts.py)",
+    "alerts.webhook.url": "alert sensor description; where the sensor POSTs (tests/defs/test_alerts.py)",
+    "alerts.webhook.url_env": "alert sensor description; read when the sensor sends",
+    "alerts.email.to": "alert sensor description; the email's recipients",
+    "alerts.email.sender": "alert sensor description; the email's From (written `from`)",
+    "alerts.email.smtp_host": "alert sensor description; the SMTP server the sensor sends through",
+    "alerts.email.smtp_port": "the SMTP server the sensor sends through",
+    "alerts.email.tls": "how the sensor connects to the SMTP server",
+    "alerts.email.username_env": "read when the sensor sends",
+    "alerts.email.password_env": "read when the sensor sends",
+    "alerts.slack.channel": "alert sensor description; the channel the sensor posts to",
+    "alerts.slack.token_env": "read when the sensor sends (through dagster-slack)",
 }
 # (apiVersion and kind are format markers checked when a file loads; they are not fields of the model.)
 NOT_IN_DAGSTER = {
@@ -362,6 +384,10 @@ def test_sensors_reach_dagster_and_evaluate(
     location: CodeLocation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     defs = location.definitions
+    alerts = (
+        "webhook (url_env OPS_WEBHOOK_URL) on failed/partial, webhook (http://127.0.0.1:9/hook) on check_error, "
+        "email (to ops@example.com via smtp.example.com:587) on failed, slack (#market-data) on failed"
+    )
     found = {
         s.name: (type(s).__name__, s.minimum_interval_seconds, s.default_status, s.description)
         for s in defs.sensors  # type: ignore[union-attr]
@@ -375,6 +401,14 @@ def test_sensors_reach_dagster_and_evaluate(
             "RunStatusSensorDefinition", 90, dg.DefaultSensorStatus.STOPPED,
             "every.key: after each run of every.cron that ends partial",
         ),
+        "every__key__alert_sensor_success": (
+            "RunStatusSensorDefinition", 30, dg.DefaultSensorStatus.RUNNING,
+            f"every.key: alerts for runs that end SUCCESS ({alerts})",
+        ),
+        "every__key__alert_sensor_failure": (
+            "RunStatusSensorDefinition", 30, dg.DefaultSensorStatus.RUNNING,
+            f"every.key: alerts for runs that end FAILURE ({alerts})",
+        ),
         "spine__record_group_outcome_success": (
             "RunStatusSensorDefinition", 30, dg.DefaultSensorStatus.RUNNING,
             "Records the spine group status and step table of each finished run as run tags.",
@@ -382,6 +416,11 @@ def test_sensors_reach_dagster_and_evaluate(
         "spine__record_group_outcome_failure": (
             "RunStatusSensorDefinition", 30, dg.DefaultSensorStatus.RUNNING,
             "Records the spine group status and step table of each finished run as run tags.",
+        ),
+        "spine__reap_dead_runs": (
+            "SensorDefinition", 30, dg.DefaultSensorStatus.RUNNING,
+            "Marks failed the runs whose spine run process is gone (killed or crashed), and frees pool slots "
+            "still held by finished runs, so later runs of the pool do not wait forever.",
         ),
     }  # fmt: skip
     after = defs.resolve_sensor_def("every__key__after_group_sensor_after_cron")
