@@ -115,7 +115,9 @@ class StepNotFoundError(PlanResolutionError):
         diagnostics: Sequence[Diagnostic] = (),
         unavailable: str = "",
     ) -> None:
-        hint = suggestion(suggestions[0] if suggestions else None)
+        hint = suggestion(suggestions[0] if suggestions else None) or (
+            " (is the package that provides it installed? `spine pipelines` lists what is registered)"
+        )
         message = f"Step '{step_name}' references unknown pipeline: {pipeline_name}{hint}"
         if unavailable:  # the registry knows why it is missing: a plugin failed to load
             message = f"Step '{step_name}': {unavailable}"

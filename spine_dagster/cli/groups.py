@@ -27,7 +27,8 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     targets = args.paths or [args.groups_dir]
     result = load_groups(targets)
-    diags = [*plugin_problems(args), *result.diagnostics]
+    plugins = plugin_problems(args)
+    diags = [*plugins, *result.diagnostics]
     valid: list[Any] = []
     for group in result.groups:
         try:
@@ -41,11 +42,13 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print_diagnostics(diags, out, show_source=args.show_source)
         for group in valid:
             print(f"ok  {group.name}  ({group.source.path})", file=out)
-        files = {d.path for d in diags}
+        in_files = diags[len(plugins) :]
+        files = {d.path for d in in_files}
         print(
-            f"{plural(len(valid), 'valid group')}, {plural(len(diags), 'error')}"
-            + (f" in {plural(len(files), 'file')}" if diags else "")
-            + f" ({plural(len(result.files), 'file')} checked)",
+            f"{plural(len(valid), 'valid group')}, {plural(len(in_files), 'error')}"
+            + (f" in {plural(len(files), 'file')}" if in_files else "")
+            + f" ({plural(len(result.files), 'file')} checked)"
+            + (f", {plural(len(plugins), 'pipeline plugin')} failed to load" if plugins else ""),
             file=out,
         )
     return EXIT_INVALID if diags else EXIT_OK

@@ -48,7 +48,13 @@ def plugin_problems(args: argparse.Namespace) -> list[Diagnostic]:
 
 
 def warn_plugin_problems(args: argparse.Namespace, err: TextIO) -> None:
-    """Say on stderr which pipeline plugins failed to load (the commands that are not ``validate``)."""
+    """Say on stderr which pipeline plugins failed to load (the commands that are not ``validate``).
+
+    Not under ``SPINE_STRICT``: the code location then refuses to load and reports them as errors."""
+    from ..settings import get_settings
+
+    if get_settings().strict:
+        return
     for diag in plugin_problems(args):
         where = f"{diag.path}:{diag.line}: " if diag.path else ""
         print(f"spine: warning: {where}{diag.message}", file=err)

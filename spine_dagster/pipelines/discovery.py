@@ -4,9 +4,10 @@ Two sources, in this order (the order decides which of two plugins naming the sa
 
 1. installed packages' entry points in the group ``spine_dagster.pipelines`` (this package's own first, then
    by distribution and entry point name). An entry point names a :class:`Pipeline` subclass or a
-   ``register(registry)`` callable. Its *name* is the namespace of the pipelines it provides (``acme.prices``
-   provides ``acme.prices.*``), so a group can be told which plugin was meant to provide a pipeline even when
-   that plugin failed to import;
+   ``register(registry)`` callable. Its *name* is the namespace of the pipelines it provides, and it may
+   provide no other: ``acme.prices`` provides ``acme.prices`` and ``acme.prices.*``. So another package
+   cannot take over a name by sorting first, and a group can be told which plugin was meant to provide a
+   pipeline even when that plugin failed to import;
 2. the modules listed in ``SPINE_PIPELINE_MODULES`` (comma-separated, importable from the working directory
    or ``PYTHONPATH``): ``register(registry)`` if the module has one, else every named :class:`Pipeline`
    subclass it defines.
@@ -138,16 +139,65 @@ def _module_plugin(module_name: str) -> _Plugin:
     return _Plugin(PluginOrigin("module", module_name, module_name), load)
 
 
+class _Located(Exception):
+    """A plugin's declaration error, located in the plugin's code (not in spine's frames)."""
+
+    def __init__(self, error: Exception, where: tuple[str, int]) -> None:
+        super().__init__(str(error))
+        self.kind = type(error).__name__
+        self.path, self.line = where
+
+
+def _source_of(cls: type) -> tuple[str, int]:
+    try:
+        return inspect.getsourcefile(cls) or "", inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):  # a class made at run time has no source
+        return "", 0
+
+
+class _StagingRegistry(PipelineRegistry):
+    """The registry one plugin registers into; remembers where in the plugin's code each name was registered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sites: dict[str, tuple[str, int]] = {}
+
+    def register(
+        self, pipeline: Pipeline | type[Pipeline], *, origin: PluginOrigin | None = None
+    ) -> Pipeline | type[Pipeline]:
+        cls = pipeline if isinstance(pipeline, type) else type(pipeline)
+        caller = sys._getframe(1)  # the plugin's `registry.register(...)` line, or ours
+        site = (caller.f_code.co_filename, caller.f_lineno)
+        if site[0] in _OWN_FILES:
+            site = _source_of(cls)
+        try:
+            super().register(pipeline, origin=origin)
+        except (TypeError, ValueError) as exc:
+            raise _Located(exc, site) from exc
+        self.sites[getattr(pipeline, "name", "")] = site
+        return pipeline
+
+
 def _load_into(registry: PipelineRegistry, plugin: _Plugin) -> None:
     """Load one plugin into a registry of its own, then merge it, or record why it failed."""
-    staged = PipelineRegistry()
+    staged = _StagingRegistry()
     try:
         _register(staged, plugin.load())
-        clash = [name for name in staged.names() if name in registry]
-        if clash:
-            owner = registry.origin(clash[0])
-            by = f" by {owner.label}" if owner else ""
-            raise ValueError(f"pipeline {clash[0]!r} is already provided{by}")
+        for name in staged.names():
+            where = staged.sites[name]
+            if plugin.origin.kind == "entry point" and not plugin.origin.provides(name):
+                raise _Located(
+                    ValueError(
+                        f"pipeline {name!r} is outside the namespace of entry point {plugin.origin.name!r}: "
+                        f"an entry point provides only pipelines named {plugin.origin.name!r} or "
+                        f"{plugin.origin.name}.<name> (rename the pipeline or the entry point)"
+                    ),
+                    where,
+                )
+            if name in registry:
+                owner = registry.origin(name)
+                by = f" by {owner.label}" if owner else ""
+                raise _Located(ValueError(f"pipeline {name!r} is already provided{by}"), where)
     except Exception as exc:  # a plugin's own code may raise anything; it must not stop the others
         registry.add_failure(_failure(plugin.origin, exc, staged.names()))
         return
@@ -155,7 +205,7 @@ def _load_into(registry: PipelineRegistry, plugin: _Plugin) -> None:
         registry.register(pipeline, origin=plugin.origin)
 
 
-def _register(staged: PipelineRegistry, loaded: object) -> None:
+def _register(staged: _StagingRegistry, loaded: object) -> None:
     if isinstance(loaded, ModuleType):
         register = getattr(loaded, "register", None)
         if callable(register):
@@ -181,6 +231,8 @@ def _register(staged: PipelineRegistry, loaded: object) -> None:
 
 
 def _failure(origin: PluginOrigin, exc: BaseException, staged: Iterable[str]) -> PluginFailure:
+    if isinstance(exc, _Located):
+        return PluginFailure(origin, f"{exc.kind}: {exc}", exc.path, exc.line, frozenset(staged))
     path, line = _where(exc)
     reason = f"{type(exc).__name__}: {exc}"
     return PluginFailure(origin, reason, path, line, frozenset(staged))

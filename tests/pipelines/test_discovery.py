@@ -59,10 +59,12 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     root = tmp_path / "site"
     root.mkdir()
     monkeypatch.syspath_prepend(str(root))
-    before = set(sys.modules)
     yield Site(root)
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    # Forget only the plugins written here: a C extension first imported meanwhile (duckdb) must stay, it
+    # cannot be imported twice in one process.
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(root)):
+            del sys.modules[name]
 
 
 def _group(pipeline: str) -> str:
@@ -142,7 +144,8 @@ def test_import_error_names_the_plugin_and_line_and_the_rest_loads(site: Site) -
         registry.get("spine.nop")
 
 
-def test_duplicate_name_fails_the_whole_later_plugin(site: Site) -> None:
+def test_a_pipeline_outside_the_entry_points_namespace_fails_the_plugin(site: Site) -> None:
+    # Otherwise a package that sorts first could take over another's pipeline name.
     dup = site.module(
         "acme_dup",
         PIPELINE.format(cls="Mine", name="acme.mine")
@@ -152,12 +155,38 @@ def test_duplicate_name_fails_the_whole_later_plugin(site: Site) -> None:
     site.distribution("acme-dup", {"acme": f"{dup}:register"})
     registry = discover_pipelines()
     (failure,) = registry.failures
-    assert failure.reason.startswith(
-        "ValueError: pipeline 'spine.noop' is already provided by entry point 'spine' (spine-dagster "
+    assert failure.reason == (
+        "ValueError: pipeline 'spine.noop' is outside the namespace of entry point 'acme': an entry point "
+        "provides only pipelines named 'acme' or acme.<name> (rename the pipeline or the entry point)"
     )
-    assert type(registry.get("spine.noop")).__module__ == "spine_dagster.pipelines.builtin"  # the first stays
+    source = Path(failure.path).read_text().splitlines()
+    assert source[failure.line - 1] == "    registry.register(Noop)"  # where the plugin did it
+    assert type(registry.get("spine.noop")).__module__ == "spine_dagster.pipelines.builtin"
     assert "acme.mine" not in registry  # all or nothing
     assert "provided by entry point 'acme'" in registry.unavailable("acme.mine")
+
+
+def test_duplicate_name_fails_the_later_plugin_at_its_class(site: Site) -> None:
+    first = site.module("acme_first", PIPELINE.format(cls="Mine", name="acme.mine"))
+    second = site.module(
+        "acme_second",
+        PIPELINE.format(cls="Other", name="acme.other") + PIPELINE.format(cls="Mine", name="acme.mine"),
+    )
+    site.distribution("acme-a", {"acme": f"{first}:Mine"})
+    site.distribution("acme-b", {"acme": second})  # a module: every named Pipeline it defines
+    local = site.module("team_local", PIPELINE.format(cls="Sleep", name="spine.sleep"))
+    registry = discover_pipelines([local])
+    by_target = {f.origin.target: f for f in registry.failures}
+    assert by_target[second].reason == (
+        "ValueError: pipeline 'acme.mine' is already provided by entry point 'acme' (acme-a 1.0)"
+    )
+    assert by_target[local].reason.startswith(
+        "ValueError: pipeline 'spine.sleep' is already provided by entry point 'spine' (spine-dagster "
+    )
+    for failure in by_target.values():
+        assert Path(failure.path).read_text().splitlines()[failure.line - 1].startswith("class ")
+    assert type(registry.get("acme.mine")).__module__ == first  # the first in discovery order stays
+    assert "acme.other" not in registry
 
 
 def test_bad_params_model_raising_register_and_wrong_target(site: Site) -> None:
