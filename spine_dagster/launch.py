@@ -64,6 +64,80 @@ def stderr_to(path: Path) -> Iterator[None]:
             os.close(saved)
 
 
+@contextlib.contextmanager
+def interruptible_waits() -> Iterator[None]:
+    """While it lasts, SIGINT or SIGTERM stops an in-process run that is waiting, not only a running step.
+
+    Dagster's in-process executor checks for a signal only when a step's code starts (the signal is held
+    until then and raised in the op). While the run waits for a pool slot or for a retry's delay, nothing
+    checks: Ctrl-C did nothing until the slot came (forever, if a dead run held it), and a ``kill -9``
+    then left the run's pending claim queued, to be handed the slot later and hold it for good. Its
+    ``ActiveExecution.sleep_til_ready`` (called only by that executor's loop, between steps, when no step
+    is ready) is wrapped here to check for a held signal every 0.2 s of the wait and raise Dagster's
+    execution interrupt, as the multiprocess executor's loop does. The executor then unwinds as from an
+    interrupted step: it drops the run's pending claims, and the run ends FAILURE (``UNEXPECTED_TERMINATION``)
+    or CANCELED (when termination was requested).
+
+    The wrap is undone on exit. It changes Dagster's class for the whole process meanwhile, so only the
+    process that executes the run (``spine run``) uses it; step subprocesses are fresh interpreters.
+    """
+    from dagster._core.errors import DagsterExecutionInterruptedError
+    from dagster._core.execution.plan.active import ActiveExecution
+    from dagster._utils.interrupts import pop_captured_interrupt
+
+    original = ActiveExecution.sleep_til_ready
+
+    def sleep_til_ready(self: ActiveExecution) -> None:
+        until = time.monotonic() + max(self.sleep_interval(), 0.0)
+        while True:
+            if pop_captured_interrupt():
+                self.mark_interrupted()
+                raise DagsterExecutionInterruptedError("interrupted while the run waited for a step")
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.2))
+
+    ActiveExecution.sleep_til_ready = sleep_til_ready  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ActiveExecution.sleep_til_ready = original  # type: ignore[method-assign]
+
+
+RELEASED_MESSAGE = "spine: the run ended with pool slots still held; freed them:"
+
+
+def release_ended_run_slots(instance: Any, run_id: str) -> list[tuple[str, str]]:
+    """Free the pool slots (and queued claims) a finished run still holds; return the (pool, step) freed.
+
+    Dagster frees a step's slot when its executor handles the step's outcome event. One ending has none:
+    when the multiprocess executor is interrupted (fail-fast, Ctrl-C) just after it launched a step, the
+    step's process stops before the step starts, and the slot the executor claimed for it stays claimed
+    after the run has ended. Dagster's run monitoring frees such slots ``free_slots_after_run_end_seconds``
+    after a run ends, but only in a running daemon; ``spine run`` executes the run itself, so it does the
+    same when the run is over (every step process has exited by then), with the same call
+    (``free_concurrency_slots_for_run``), and records it on the run as an engine event.
+    """
+    storage = instance.event_log_storage
+    run = instance.get_run_by_id(run_id)
+    if run is None or not run.is_finished or not storage.supports_global_concurrency_limits:
+        return []
+    if run_id not in storage.get_concurrency_run_ids():
+        return []
+    held = sorted(
+        (pool, slot.step_key)
+        for pool in storage.get_concurrency_keys()
+        for slot in storage.get_concurrency_info(pool).claimed_slots
+        if slot.run_id == run_id
+    )
+    storage.free_concurrency_slots_for_run(run_id)
+    if held:
+        listed = ", ".join(f"{step} (pool {pool})" for pool, step in held)
+        instance.report_engine_event(f"{RELEASED_MESSAGE} {listed}", run)
+    return held
+
+
 class _Progress(threading.Thread):
     """Polls the run's event log and reports step transitions as they happen."""
 
@@ -130,12 +204,13 @@ def _execute(
         progress.start()
         started = time.perf_counter()
         try:
-            with stderr_to(log_path):
+            with stderr_to(log_path), interruptible_waits():
                 result = dg.execute_job(recon, instance, **execute_kwargs)
         finally:
             progress.done.set()
             progress.join()
             progress.poll()
+        release_ended_run_slots(instance, result.run_id)
         outcome = location.outcome_of(instance, result.run_id)
         assert outcome is not None
         instance.add_run_tags(result.run_id, outcome.tags())

@@ -13,7 +13,12 @@ disabled). Once that event is stored, the handler logs the fail-fast error and s
 * in-process executor (the step runs in the run worker): it raises Dagster's execution interrupt there
   and then, as a SIGINT during the run does; the run ends FAILURE. (The failure event is in the event log
   but the interrupt overtakes it on its way to the executor, so ``execute_in_process``'s result does not
-  list it.)
+  list it.) The executor frees a step's pool slot when it handles the step's outcome event
+  (``ActiveExecution.handle_event`` -> ``InstanceConcurrencyContext.free_step``); this event never gets
+  there, and the executor frees only pending claims on its way out, so the handler frees the step's slot
+  itself first, with the same call (``free_concurrency_slot_for_step``). Otherwise the failed run would
+  hold the slot for good and every later step in that pool would wait forever (no daemon: nothing applies
+  ``free_slots_after_run_end_seconds``).
 
 The run is never CANCELED, so run-failure sensors and re-execution from failure still work. A step that
 succeeds costs nothing: no handler and no event (a ``@failure_hook`` writes ``HOOK_SKIPPED`` after every
@@ -38,6 +43,13 @@ def _run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int:
     return os.getpid()  # in-process executor: the step runs in the run worker itself
 
 
+def _free_step_slot(instance: dg.DagsterInstance, run_id: str, step_key: str) -> None:
+    """Free the pool slot a step holds, as Dagster's executor does on the step's failure event."""
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        storage.free_concurrency_slot_for_step(run_id, step_key)
+
+
 class _StopOnFinalFailure(logging.Handler):
     """Sees every record of one step attempt's log manager, after Dagster's own handler stored it."""
 
@@ -60,8 +72,10 @@ class _StopOnFinalFailure(logging.Handler):
             f"fail-fast (on_failure: stop): step {self.step_key} failed; no further step starts"
         )
         if self.pid != os.getpid():
+            # The run worker's executor still receives this step's failure event and frees its slot.
             os.kill(self.pid, signal.SIGINT)
             return
+        _free_step_slot(self.context.instance, self.context.run_id, self.step_key)
         raise dg.DagsterExecutionInterruptedError(
             f"fail-fast (on_failure: stop): step {self.step_key} failed"
         )

@@ -1,7 +1,8 @@
 """The spine outcome of a Dagster run: group status and per-step status, derived from the run's events.
 
 Step status: ``completed`` (STEP_SUCCESS), ``failed`` (STEP_FAILURE, after retries, including steps
-interrupted by fail-fast), ``skipped`` (never started: a dependency failed, or fail-fast stopped the run).
+interrupted by fail-fast; also a step that started but never ended, such as one waiting for its retry when
+the run was interrupted), ``skipped`` (never started: a dependency failed, or fail-fast stopped the run).
 Group status follows spine-core: ``completed`` when every step completed; ``failed`` under
 ``on_failure: stop`` or when nothing completed; ``partial`` when some steps completed and some did not.
 """
@@ -102,6 +103,7 @@ def _step_outcomes(instance: dg.DagsterInstance, run_id: str, job: JobBinding) -
         dg.DagsterEventType.STEP_SUCCESS,
         dg.DagsterEventType.STEP_FAILURE,
         dg.DagsterEventType.STEP_RESTARTED,
+        dg.DagsterEventType.STEP_UP_FOR_RETRY,
     }
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
@@ -118,9 +120,14 @@ def _step_outcomes(instance: dg.DagsterInstance, run_id: str, job: JobBinding) -
             attempts[key] = attempts.get(key, 0) + 1
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
             final[key], ends[key] = "completed", record.timestamp
+            errors.pop(key, None)  # an earlier attempt's error, retried away
         else:
-            final[key], ends[key] = "failed", record.timestamp
-            error = event.step_failure_data.error if event.step_failure_data else None
+            ends[key] = record.timestamp
+            if event.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY:
+                error = event.step_retry_data.error if event.step_retry_data else None
+            else:
+                final[key] = "failed"
+                error = event.step_failure_data.error if event.step_failure_data else None
             cause = error.cause if error is not None and error.cause is not None else error
             errors[key] = _first_line(cause.message if cause is not None else None)
     outcomes = {}
@@ -128,6 +135,10 @@ def _step_outcomes(instance: dg.DagsterInstance, run_id: str, job: JobBinding) -
         key = job.aliases.alias(step.name)
         duration = round(ends[key] - starts[key], 3) if key in ends and key in starts else None
         outcomes[step.name] = StepOutcome(
-            step.name, final.get(key, "skipped"), attempts.get(key, 0), duration, errors.get(key)
+            step.name,
+            final.get(key, "failed" if attempts.get(key) else "skipped"),
+            attempts.get(key, 0),
+            duration,
+            errors.get(key),
         )
     return outcomes
