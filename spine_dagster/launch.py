@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -138,12 +139,39 @@ def release_ended_run_slots(instance: Any, run_id: str) -> list[tuple[str, str]]
     return held
 
 
-class _Progress(threading.Thread):
-    """Polls the run's event log and reports step transitions as they happen."""
+@contextlib.contextmanager
+def idle_pool_waits() -> Iterator[None]:
+    """While it lasts, a step waiting for a pool slot sleeps until the next claim check instead of spinning.
 
-    def __init__(self, instance: Any, invocation: str, aliases: StepAliases, emit: Callable[[str], None]):
+    Dagster 1.13.27's ``InstanceConcurrencyContext.interval_to_next_pending_claim_check`` returns
+    ``min([0, *timeouts])``, never positive, so the executor's loop never sleeps while a claim is pending: a
+    ``spine run`` waiting for a slot held elsewhere used a full core (dagster-operations.md §2). The wrap
+    returns the time to the next check (the claim is still re-polled on Dagster's own back-off). Undone on
+    exit; only the process that executes the run uses it.
+    """
+    from dagster._core.execution.plan.instance_concurrency_context import InstanceConcurrencyContext
+
+    original = InstanceConcurrencyContext.interval_to_next_pending_claim_check
+
+    def interval(self: InstanceConcurrencyContext) -> float:
+        if not self._pending_claims or not self._pending_timeouts:
+            return 0.0
+        return max(0.0, min(self._pending_timeouts.values()) - time.time())
+
+    InstanceConcurrencyContext.interval_to_next_pending_claim_check = interval  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        InstanceConcurrencyContext.interval_to_next_pending_claim_check = original  # type: ignore[method-assign]
+
+
+class _Progress(threading.Thread):
+    """Polls the run's event log and reports step transitions as they happen, and which run holds the
+    slot a waiting step needs."""
+
+    def __init__(self, instance: Any, run_id: str, aliases: StepAliases, emit: Callable[[str], None]):
         super().__init__(daemon=True)
-        self.instance, self.invocation, self.emit = instance, invocation, emit
+        self.instance, self.run_id, self.emit = instance, run_id, emit
         self.step_of = aliases.step_by_alias
         self.done = threading.Event()
         self.cursor = 0
@@ -155,10 +183,7 @@ class _Progress(threading.Thread):
     def poll(self) -> None:
         import dagster as dg
 
-        runs = self.instance.get_run_ids(dg.RunsFilter(tags={INVOCATION_TAG: self.invocation}), limit=1)
-        if not runs:
-            return
-        records = self.instance.all_logs(runs[0])
+        records = self.instance.all_logs(self.run_id)
         for record in records[self.cursor :]:
             event = record.dagster_event
             if event is None or event.step_key is None:
@@ -175,7 +200,54 @@ class _Progress(threading.Thread):
                 self.emit(f"  ! {step} failed, will retry")
             elif kind == dg.DagsterEventType.STEP_FAILURE:
                 self.emit(f"  x {step} failed")
+            elif kind == dg.DagsterEventType.ENGINE_EVENT and (event.message or "").startswith(
+                "Step blocked by limit for pool "
+            ):
+                pool = event.message.rsplit(" ", 1)[-1]
+                self.emit(f"  ~ {step} waits for a slot in pool {pool}{self._holders(pool)}")
         self.cursor = len(records)
+
+    def _holders(self, pool: str) -> str:
+        slots = self.instance.event_log_storage.get_concurrency_info(pool).claimed_slots
+        held = [f"run {s.run_id} (step {s.step_key})" for s in slots if s.run_id != self.run_id]
+        return f", held by {', '.join(held)}" if held else ""
+
+
+TIMEOUT_TAG = "spine/timeout"
+
+
+class _Watch(threading.Thread):
+    """Stops this process's run, as Ctrl-C does (SIGINT to itself, which Dagster turns into an interrupt of
+    the running or waiting steps), when its group's ``timeout_minutes`` (the ``dagster/max_runtime`` tag)
+    has passed, or when the run was asked to stop from outside: Terminate in the UI, or run monitoring
+    marking it failed. Without this, a ``spine run`` run marked failed or canceled went on executing.
+    """
+
+    STOP = ("CANCELING", "CANCELED", "FAILURE")
+
+    def __init__(self, instance: Any, run_id: str, max_runtime: float | None) -> None:
+        super().__init__(daemon=True)
+        self.instance, self.run_id = instance, run_id
+        self.deadline = time.monotonic() + max_runtime if max_runtime else None
+        self.max_runtime = max_runtime
+        self.done = threading.Event()
+        self.timed_out = False
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):  # `done` first: a run that ended on its own is never signalled
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                self.timed_out = True
+                minutes = (self.max_runtime or 0) / 60
+                run = self.instance.get_run_by_id(self.run_id)
+                self.instance.add_run_tags(self.run_id, {TIMEOUT_TAG: f"{minutes:g} minutes"})
+                self.instance.report_engine_event(
+                    f"the group's timeout_minutes ({minutes:g}) passed: stopping its steps", run
+                )
+            elif self.instance.get_run_by_id(self.run_id).status.value not in self.STOP:
+                continue
+            if not self.done.is_set():
+                os.kill(os.getpid(), signal.SIGINT)
+            return
 
 
 def _execute(
@@ -183,14 +255,21 @@ def _execute(
     settings: Settings,
     job_name: str,
     emit: Callable[[str], None] | None,
-    **execute_kwargs: Any,
+    *,
+    run_config: Mapping[str, Any],
+    tags: Mapping[str, str],
+    parent: Any = None,
 ) -> GroupOutcome:
-    """Execute (or re-execute) a job in this process, reporting progress, and record the outcome as tags."""
+    """Create the run as the UI would (spine_dagster.origin), or a re-execution of ``parent`` from its
+    failure, execute it in this process reporting progress, and record the outcome as tags."""
     import dagster as dg
+    from dagster._core.execution.api import execute_run
+
+    from .origin import create_run
 
     invocation = uuid.uuid4().hex
     # spine/worker names this process, so a run it leaves behind when killed is found and reaped (recovery.py).
-    execute_kwargs["tags"] = {**execute_kwargs.get("tags", {}), INVOCATION_TAG: invocation, **worker_tags()}
+    tags = {**tags, INVOCATION_TAG: invocation, **worker_tags()}
     aliases = location.runtime.jobs[job_name].aliases
     recon = dg.build_reconstructable_job(
         "spine_dagster.definitions",
@@ -198,33 +277,60 @@ def _execute(
         reconstructable_args=(job_name,),
         reconstructor_working_directory=os.getcwd(),
     )
+    job_def = location.definitions.resolve_job_def(job_name)
+    max_runtime = job_def.run_tags.get("dagster/max_runtime")
     log_path = settings.home.resolve() / "logs" / f"spine-run-{invocation}.log"
     with dg.DagsterInstance.get() as instance:
-        progress = _Progress(instance, invocation, aliases, emit or (lambda _line: None))
+        run = create_run(instance, job_def, recon, run_config=run_config, tags=tags, parent=parent)
+        progress = _Progress(instance, run.run_id, aliases, emit or (lambda _line: None))
+        watch = _Watch(instance, run.run_id, float(max_runtime) if max_runtime else None)
         progress.start()
+        watch.start()
         started = time.perf_counter()
         try:
-            with stderr_to(log_path), interruptible_waits():
-                result = dg.execute_job(recon, instance, **execute_kwargs)
+            with stderr_to(log_path), interruptible_waits(), idle_pool_waits():
+                execute_run(recon, run, instance)
         finally:
+            watch.done.set()
             progress.done.set()
+            watch.join()
             progress.join()
             progress.poll()
-        release_ended_run_slots(instance, result.run_id)
-        outcome = location.outcome_of(instance, result.run_id)
+        release_ended_run_slots(instance, run.run_id)
+        outcome = location.outcome_of(instance, run.run_id)
         assert outcome is not None
-        instance.add_run_tags(result.run_id, outcome.tags())
+        instance.add_run_tags(run.run_id, outcome.tags())
         if emit is not None:
+            if watch.timed_out:
+                emit(
+                    f"  the group's timeout_minutes passed after {time.perf_counter() - started:.0f}s: steps stopped"
+                )
             emit(
-                f"  run {result.run_id} finished in {time.perf_counter() - started:.2f}s (Dagster log: {log_path})"
+                f"  run {run.run_id} finished in {time.perf_counter() - started:.2f}s (Dagster log: {log_path})"
             )
     return outcome
+
+
+def interrupted_by_signal(run_id: str) -> bool:
+    """Whether the run ended because this process got SIGINT/SIGTERM (Ctrl-C), not by a timeout or a
+    Terminate: ``spine run --partition-range`` then starts no further run."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_run_by_id(run_id)
+    return (
+        run is not None
+        and run.tags.get("dagster/failure_reason") == "UNEXPECTED_TERMINATION"
+        and TIMEOUT_TAG not in run.tags
+    )
 
 
 def rerun_from_failure(
     location: CodeLocation, settings: Settings, run_id: str, *, emit: Callable[[str], None] | None = None
 ) -> GroupOutcome:
-    """Re-execute a failed run from its failure: only failed and not-run steps run (Dagster's re-execution)."""
+    """Re-execute a failed run from its failure: only failed and not-run steps run (Dagster's re-execution),
+    with the parent's batch id and partition (Dagster passes neither on: the steps would lose their
+    partition's params)."""
     import dagster as dg
 
     with dg.DagsterInstance.get() as instance:
@@ -235,16 +341,14 @@ def rerun_from_failure(
             raise LookupError(
                 f"run {run_id} is of job {parent.job_name!r}, not a group of this code location"
             )
-        options = dg.ReexecutionOptions.from_failure(run_id, instance)
-        tags = {BATCH_TAG: parent.tags[BATCH_TAG]} if BATCH_TAG in parent.tags else {}
+        if parent.status not in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
+            raise LookupError(
+                f"run {run_id} is {parent.status.value}: only a failed or canceled run is re-executed from its "
+                "failure"
+            )
+    tags = {k: v for k, v in parent.tags.items() if k == BATCH_TAG or k.startswith("dagster/partition")}
     return _execute(
-        location,
-        settings,
-        parent.job_name,
-        emit,
-        reexecution_options=options,
-        run_config=parent.run_config,
-        tags=tags,
+        location, settings, parent.job_name, emit, run_config=parent.run_config, tags=tags, parent=parent
     )
 
 

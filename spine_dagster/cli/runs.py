@@ -108,7 +108,7 @@ def run_settings(args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``spine run``: run a group's Dagster job now, once per partition asked for; exit 0 if all completed."""
     from ..composition import get_translator
-    from ..launch import run_group
+    from ..launch import interrupted_by_signal, run_group
 
     run_params = parse_params(args.param)
     group = find_group(args, args.group)
@@ -140,6 +140,10 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         outcomes.append(outcome)
         if table:
             print_outcome(args.format, outcome, out)
+        left = len(runs) - len(outcomes)
+        if left and interrupted_by_signal(outcome.run_id):
+            print(f"spine: interrupted; {left} more run(s) not started", file=err, flush=True)
+            break
     if not table:
         data = outcomes[0].to_json() if len(outcomes) == 1 else {"runs": [o.to_json() for o in outcomes]}
         dump_json(data, out)
@@ -198,9 +202,13 @@ def cmd_dev(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     dagster = str(Path(sys.executable).with_name("dagster"))
     if not Path(dagster).exists():
         dagster = shutil.which("dagster") or "dagster"
-    target = (
-        ["-w", "workspace.yaml"] if Path("workspace.yaml").is_file() else ["-m", "spine_dagster.definitions"]
-    )
+    workspace = Path("workspace.yaml")
+    if not workspace.is_file():  # the location name spine run attributes its runs to (spine_dagster.origin)
+        from ..origin import workspace_yaml
+
+        workspace = home / "workspace.yaml"
+        workspace.write_text(workspace_yaml(Path.cwd().resolve()))
+    target = ["-w", str(workspace)]
     command = [dagster, "dev", *target, "-h", args.host, "-p", str(args.port)]
     print(
         f"DAGSTER_HOME={home}  groups: {settings.groups_dir}  UI: http://{args.host}:{args.port}",

@@ -347,13 +347,6 @@ def test_kill_9_in_a_finra_step_then_rerun_equals_a_clean_run(
         assert run.status == dg.DagsterRunStatus.FAILURE
         assert run.tags["dagster/failure_reason"] == "RUN_WORKER_RESTART"
         batch_id = run.tags["spine/batch_id"]
-    if rerun.returncode != 0 and "missing required run param 'week_ending'" in rerun.stdout:
-        pytest.xfail(
-            "spine rerun of a partitioned run loses its partition: launch.rerun_from_failure gives the "
-            "child run only spine/batch_id, not the parent's dagster/partition* tags (Dagster's "
-            "re-execution copies none), so the steps get no week_ending/tier"
-        )
-
     # ... and re-executes the run from the killed step: the steps before it are not run again.
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     outcome = json.loads(rerun.stdout)

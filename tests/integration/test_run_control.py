@@ -1,0 +1,173 @@
+"""``spine run`` under control: it says which run holds the pool slot it waits for and waits without using the
+CPU, its group's ``timeout_minutes`` stops it, and Terminate (from the UI or the run coordinator) stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import psutil
+
+from tests.integration.conftest import Workspace
+
+HOLDER = """
+apiVersion: spine.io/v1
+kind: PipelineGroup
+metadata: {name: ops.holder}
+spec:
+  pipelines:
+    - {name: hold, pipeline: spine.sleep, pool: shared, params: {seconds: 8}}
+"""
+WAITER = """
+apiVersion: spine.io/v1
+kind: PipelineGroup
+metadata: {name: ops.waiter}
+spec:
+  pipelines:
+    - {name: write, pipeline: spine.noop, pool: shared}
+"""
+SLOW = """
+apiVersion: spine.io/v1
+kind: PipelineGroup
+metadata: {name: ops.slow}
+spec:
+  pipelines:
+    - {name: first, pipeline: spine.noop}
+    - {name: long, pipeline: spine.sleep, depends_on: [first], params: {seconds: 120}}
+  policy: {execution: sequential, timeout_minutes: 0.05}
+"""
+
+
+def _start(ws: Workspace, group: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "spine_dagster", "run", group],
+        env=ws.env(), cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for_step(ws: Workspace, job: str, step: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    with ws.instance() as instance:
+        while time.monotonic() < deadline:
+            for record in instance.get_run_records(dg.RunsFilter(job_name=job)):
+                starts = instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START)
+                if any(r.dagster_event.step_key == step for r in starts):
+                    return record.dagster_run.run_id
+            time.sleep(0.1)
+    raise AssertionError(f"{job}: step {step} never started")
+
+
+def test_a_waiting_step_names_the_run_holding_the_slot_and_idles(ws: Workspace) -> None:
+    ws.write("holder.yaml", HOLDER)
+    ws.write("waiter.yaml", WAITER)
+    with ws.instance():
+        pass  # the instance's tables exist before two processes open it at once
+    holder = _start(ws, "ops.holder")
+    try:
+        holder_run = _wait_for_step(ws, "ops__holder", "hold")
+        waiter = _start(ws, "ops.waiter")
+        try:
+            time.sleep(3)  # the waiter has started its run and is waiting for the slot
+            cpu = psutil.Process(waiter.pid).cpu_times()
+            time.sleep(3)
+            after = psutil.Process(waiter.pid).cpu_times()
+            used = (after.user + after.system) - (cpu.user + cpu.system)
+            assert used < 0.5, f"waiting used {used:.2f} s of CPU in 3 s"
+            out, err = waiter.communicate(timeout=60)
+        finally:
+            if waiter.poll() is None:
+                waiter.kill()
+        assert waiter.returncode == 0, out + err
+        assert f"  ~ write waits for a slot in pool shared, held by run {holder_run} (step hold)" in out
+        assert "  + write completed" in out
+    finally:
+        holder.communicate(timeout=60)
+
+
+def test_the_groups_timeout_stops_spine_run(ws: Workspace) -> None:
+    ws.write("slow.yaml", SLOW)
+    started = time.monotonic()
+    ran = ws.spine("run", "ops.slow", "--format", "json", timeout=60)
+    elapsed = time.monotonic() - started
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    outcome = json.loads(ran.stdout)
+    assert outcome["status"] == "failed"
+    assert [s["status"] for s in outcome["steps"]] == ["completed", "failed"]
+    assert elapsed < 40, elapsed  # the 120 s step was stopped at 3 s (+ start-up)
+    with ws.instance() as instance:
+        run = instance.get_run_by_id(outcome["run_id"])
+        assert run.status == dg.DagsterRunStatus.FAILURE
+        assert run.tags["spine/timeout"] == "0.05 minutes"
+        messages = [
+            r.dagster_event.message
+            for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+        ]
+        assert "the group's timeout_minutes (0.05) passed: stopping its steps" in messages
+    table = ws.spine("run", "ops.slow", timeout=60)
+    assert "the group's timeout_minutes passed after" in table.stdout
+
+
+def test_terminate_from_outside_stops_spine_run(ws: Workspace) -> None:
+    ws.write("slow.yaml", SLOW.replace("timeout_minutes: 0.05", "timeout_minutes: 10"))
+    with ws.instance():
+        pass
+    process = _start(ws, "ops.slow")
+    try:
+        run_id = _wait_for_step(ws, "ops__slow", "long")
+        asked = time.monotonic()
+        with ws.instance() as instance:
+            instance.run_coordinator.cancel_run(run_id)  # what the UI's Terminate button does
+        process.communicate(timeout=30)
+        assert time.monotonic() - asked < 15
+        with ws.instance() as instance:
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.CANCELED
+            assert instance.event_log_storage.get_concurrency_info("shared").claimed_slots == []
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+            process.wait()
+
+
+WEEKLY = """
+apiVersion: spine.io/v1
+kind: PipelineGroup
+metadata: {name: ops.weekly}
+spec:
+  pipelines:
+    - {name: mark, pipeline: spine.noop, params: {week: "{{ params.week_ending }}"}}
+    - {name: long, pipeline: spine.sleep, depends_on: [mark], params: {seconds: 120}}
+  partitions:
+    weekly: {start: "2025-11-21", ends_on: friday, param: week_ending}
+"""
+
+
+def test_ctrl_c_stops_a_partition_range_after_the_current_run(ws: Workspace) -> None:
+    ws.write("weekly.yaml", WEEKLY)
+    with ws.instance():
+        pass
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spine_dagster", "run", "ops.weekly", "--partition-range", "2025-11-17..2025-12-05"],
+        env=ws.env(), cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        run_id = _wait_for_step(ws, "ops__weekly", "long")
+        asked = time.monotonic()
+        os.killpg(process.pid, 2)  # Ctrl-C in a terminal signals the whole process group
+        _, err = process.communicate(timeout=30)
+        assert time.monotonic() - asked < 10
+        assert process.returncode == 1
+        assert "spine: interrupted; 2 more run(s) not started" in err
+        with ws.instance() as instance:
+            runs = instance.get_runs(dg.RunsFilter(job_name="ops__weekly"))
+            assert [r.run_id for r in runs] == [run_id]
+            assert runs[0].status == dg.DagsterRunStatus.FAILURE
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+            process.wait()
