@@ -140,23 +140,11 @@ def _acted_on(
     return None
 
 
-@pytest.fixture(name="receivers")
-def receivers_fixture() -> Iterator[tuple[RecordingHTTPServer, SmtpServer]]:
-    with alert_receivers() as (http, smtp):
-        http.answer("/hook", 500, 200)  # answers 500 first
-        http.answer("/down", 500)  # down until the test brings it back
-        http.answer("/completed", 200)
-        http.answer_slack("/slack/api")
-        yield http, smtp
-
-
-def test_the_daemon_sends_each_alert_once_and_a_down_channel_fails_the_tick(
-    tmp_path: Path, receivers: tuple[RecordingHTTPServer, SmtpServer]
-) -> None:
-    http, smtp = receivers
+def _setup(tmp_path: Path, http: RecordingHTTPServer, group: str) -> tuple[dict[str, str], Path]:
+    """A groups dir with ``group``, a Dagster home with the shipped dagster.yaml, and the environment."""
     groups = tmp_path / "groups"
     groups.mkdir()
-    (groups / "alerts.yaml").write_text(_group(http, smtp))
+    (groups / "alerts.yaml").write_text(group)
     (tmp_path / "fast_alerts.py").write_text(TRANSLATOR)
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -174,6 +162,24 @@ def test_the_daemon_sends_each_alert_once_and_a_down_channel_fails_the_tick(
         SPINE_SLACK_API_URL=http.url("/slack/api/"),
         SPINE_UI_BASE_URL="http://dagster.example.test:3000",
     )
+    return env, home
+
+
+@pytest.fixture(name="receivers")
+def receivers_fixture() -> Iterator[tuple[RecordingHTTPServer, SmtpServer]]:
+    with alert_receivers() as (http, smtp):
+        http.answer("/hook", 500, 200)  # answers 500 first
+        http.answer("/down", 500)  # down until the test brings it back
+        http.answer("/completed", 200)
+        http.answer_slack("/slack/api")
+        yield http, smtp
+
+
+def test_the_daemon_sends_each_alert_once_and_a_down_channel_fails_the_tick(
+    tmp_path: Path, receivers: tuple[RecordingHTTPServer, SmtpServer]
+) -> None:
+    http, smtp = receivers
+    env, home = _setup(tmp_path, http, _group(http, smtp))
     log = tmp_path / "daemon.log"
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.get_runs()  # create the storage before the daemon and the CLI race to
@@ -254,3 +260,29 @@ def test_the_daemon_sends_each_alert_once_and_a_down_channel_fails_the_tick(
         if path.is_file() and any(s.encode() in path.read_bytes() for s in (HOOK_SECRET, SLACK_TOKEN))
     ]
     assert leaks == []
+
+
+def test_a_spine_run_run_is_alerted_by_the_daemon(
+    tmp_path: Path, receivers: tuple[RecordingHTTPServer, SmtpServer]
+) -> None:
+    # spine run creates its runs with the code location's origin, so the location's sensors see them.
+    http, _ = receivers
+    group = partial_group("alert.daemon", "  - on: [partial]\n    webhook: {url_env: SPINE_TEST_HOOK_URL}\n")
+    env, home = _setup(tmp_path, http, group)
+    http.answer("/hook", 200)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs()
+        with _daemon(env, tmp_path / "daemon.log") as daemon:
+            _wait(lambda: _cursor(instance, FAILURE_SENSOR), 120, "first tick of the alert sensor", daemon)
+            ran = subprocess.run(
+                [sys.executable, "-m", "spine_dagster", "run", "alert.daemon", "--format", "json"],
+                cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+            )  # fmt: skip
+            assert ran.returncode == 1, ran.stdout[-2000:] + ran.stderr[-2000:]
+            [run] = instance.get_runs(dg.RunsFilter(job_name=JOB))
+            tick = _wait(
+                lambda: _acted_on(instance, FAILURE_SENSOR, run.run_id), 120, "the alert tick", daemon
+            )
+        assert tick.status == TickStatus.SUCCESS, tick.error
+        [hook] = http.to("/hook")
+        assert hook.json() == partial_payload("alert.daemon", run.run_id, "http://dagster.example.test:3000")

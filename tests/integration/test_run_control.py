@@ -171,3 +171,24 @@ def test_ctrl_c_stops_a_partition_range_after_the_current_run(ws: Workspace) -> 
         if process.poll() is None:
             os.killpg(process.pid, 9)
             process.wait()
+
+
+def test_sigterm_ends_spine_run_within_ten_seconds(ws: Workspace) -> None:
+    # What a service manager or `kill` sends to the one process it started.
+    ws.write("slow.yaml", SLOW.replace("timeout_minutes: 0.05", "timeout_minutes: 10"))
+    with ws.instance():
+        pass
+    process = _start(ws, "ops.slow")
+    try:
+        run_id = _wait_for_step(ws, "ops__slow", "long")
+        asked = time.monotonic()
+        process.terminate()
+        process.communicate(timeout=30)
+        assert time.monotonic() - asked < 10
+        with ws.instance() as instance:
+            run = instance.get_run_by_id(run_id)
+            assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, 9)
+            process.wait()
