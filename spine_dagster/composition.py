@@ -243,9 +243,10 @@ def _definitions(
         plugins = [failure.diagnostic() for failure in registry.failures]
         return [*plugins, *fresh, *cross_group_problems(fresh_plans, translator)[1]]
 
-    problems_spec, problems_check = build_problem_defs(
+    problems_spec, problems_check, problems_sensor = build_problem_defs(
         diags, str(settings.groups_dir), reload, translator.get_problems_asset_key()
     )
+    sensors.append(problems_sensor)
     warehouse_kind = "postgres" if settings.warehouse_url.startswith("postgres") else "duckdb"
     return dg.Definitions(
         jobs=list(jobs.values()),

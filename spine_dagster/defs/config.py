@@ -24,14 +24,17 @@ op-level form, generated per partition (the partition's params plus the defaults
 from __future__ import annotations
 
 import datetime as dt
+import json
 import types
 import typing
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
 
 from ..errors import ParamError
+from ..pipelines.base import Pipeline
 from ..pipelines.registry import PipelineRegistry
 from ..plan import GroupPlan, check_run_params, required_params
 from ..runtime.binding import JobBinding
@@ -82,8 +85,14 @@ def _required_description(plan: GroupPlan, name: str) -> str:
     )
 
 
+def _takes_any_param(plan: GroupPlan, registry: PipelineRegistry) -> bool:
+    """Whether a step's pipeline takes any param (or is not registered): the run params stay open."""
+    return any(s.pipeline not in registry or registry.get(s.pipeline).accepts_any_param() for s in plan.steps)
+
+
 def run_params_fields(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, dg.Field]:
-    """Launchpad fields of an unpartitioned group: every default and every required param.
+    """Launchpad fields of an unpartitioned group: every default, every required param, and every param
+    (or alias) a step's pipeline takes, typed, with the pipeline's description.
 
     Every field is optional in Dagster's schema, so that a missing required param is reported by the
     config mapping with the planner's message. A required param's field says so in its description and
@@ -91,7 +100,14 @@ def run_params_fields(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, 
     """
     declared = plan.spec.defaults
     literal = plan.literal_defaults
-    names = [*declared, *(n for n in plan.required_params if n not in declared)]
+    pipelines = list(
+        {s.pipeline: registry.get(s.pipeline) for s in plan.steps if s.pipeline in registry}.values()
+    )
+    described: dict[str, dg.Field] = {}
+    for pipeline in pipelines:
+        for name, field in step_params_fields(pipeline).items():
+            described.setdefault(name, field)
+    names = list(dict.fromkeys([*declared, *plan.required_params, *described]))
     fields: dict[str, dg.Field] = {}
     for name in names:
         annotations = [
@@ -99,8 +115,16 @@ def run_params_fields(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, 
             for s in plan.steps
             if s.pipeline in registry and name in registry.get(s.pipeline).Params.model_fields
         ]
+        if not annotations and name in described:  # an alias: typed as its param
+            fields[name] = described[name]
+            continue
         config_type = _dagster_type(annotations)
+        about = described[name].description if name in described else None
         default = literal.get(name)
+        nullable = config_type is not dg.Any and any(_none_allowed(a) for a in annotations)
+        open_type = (
+            dg.Noneable(config_type) if nullable else config_type
+        )  # null: "none" (the model's default)
         if name in plan.required_params:
             description = _required_description(plan, name)
             if config_type in (dg.String, dg.Any):
@@ -110,15 +134,125 @@ def run_params_fields(plan: GroupPlan, registry: PipelineRegistry) -> dict[str, 
             else:
                 fields[name] = dg.Field(config_type, is_required=False, description=description)
         elif default is not None and _fits(default, config_type):
-            fields[name] = dg.Field(config_type, default_value=default, is_required=False)
+            fields[name] = dg.Field(open_type, default_value=default, is_required=False, description=about)
         else:
-            fields[name] = dg.Field(config_type, is_required=False)
+            fields[name] = dg.Field(open_type, is_required=False, description=about)
     return fields
 
 
-def op_run_config(aliases: Iterable[str], params: Mapping[str, Any]) -> dict[str, Any]:
-    """The op-level run config that gives every step the same run params."""
-    return {"ops": {alias: {"config": {"params": dict(params)}} for alias in aliases}}
+def _none_allowed(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _none_allowed(typing.get_args(annotation)[0])
+    return origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(annotation)
+
+
+def _bare(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` -> ``X`` (pydantic keeps the metadata apart, but be safe)."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(_as_config(value), default=str)
+
+
+def step_params_fields(pipeline: type[Pipeline] | Pipeline) -> dict[str, dg.Field]:
+    """An op's ``params`` fields: every param of the pipeline's params model (and every alias), typed, with
+    its description and default in words.
+
+    Every field is optional and has no default value in Dagster's schema: the op's ``params`` are the
+    step's *run* params, which beat the group's defaults, so a value Dagster filled in would override
+    them (the group's defaults, step params and the partition still apply; the model's default last).
+    """
+    fields: dict[str, dg.Field] = {}
+    aliases = pipeline.param_aliases()
+    by_param: dict[str, list[str]] = {}
+    for alias, name in aliases.items():
+        by_param.setdefault(name, []).append(alias)
+    for name, info in pipeline.Params.model_fields.items():
+        annotation = _bare(info.annotation)
+        config_type = _dagster_type([annotation])
+        if config_type is not dg.Any and _none_allowed(annotation):
+            config_type = dg.Noneable(config_type)
+        text = (info.description or "").strip()
+        if info.is_required():
+            default = "Required by the pipeline (the group's defaults, a step or the partition may give it)."
+        elif info.default is None:
+            default = ""
+        else:
+            default = f"Default: {_shown(info.default)}."
+        others = by_param.get(name, [])
+        also = f" Also accepted as {', '.join(others)}." if others else ""
+        fields[name] = dg.Field(config_type, is_required=False, description=f"{text} {default}{also}".strip())
+        for alias in others:
+            fields[alias] = dg.Field(
+                config_type,
+                is_required=False,
+                description=f"Another name for {name} (give one of them). {text}".strip(),
+            )
+    return fields
+
+
+# Which run params each op of a job takes: alias -> accepted names (None: the pipeline takes any param).
+# Recorded when the job is built (build_job_config), read by run_config_for (spine run, schedules,
+# sensors), which only get the job's binding. Keyed by the plan object, held weakly.
+_ROUTES: dict[int, tuple[weakref.ref[GroupPlan], dict[str, frozenset[str] | None]]] = {}
+
+
+def step_routes(
+    plan: GroupPlan, aliases: Iterable[str], registry: PipelineRegistry
+) -> dict[str, frozenset[str] | None]:
+    """alias -> the param names its op's config accepts (``None``: any). Unregistered pipelines take any."""
+    routes: dict[str, frozenset[str] | None] = {}
+    for alias, step in zip(aliases, plan.steps, strict=True):
+        if step.pipeline not in registry:
+            routes[alias] = None
+            continue
+        pipeline = registry.get(step.pipeline)
+        routes[alias] = None if pipeline.accepts_any_param() else frozenset(pipeline.accepted_param_names())
+    return routes
+
+
+def _remember_routes(plan: GroupPlan, routes: dict[str, frozenset[str] | None]) -> None:
+    key = id(plan)
+    _ROUTES[key] = (weakref.ref(plan, lambda _: _ROUTES.pop(key, None)), routes)
+
+
+def _routes_of(plan: GroupPlan) -> dict[str, frozenset[str] | None] | None:
+    entry = _ROUTES.get(id(plan))
+    return entry[1] if entry is not None and entry[0]() is plan else None
+
+
+def _as_config(value: Any) -> Any:
+    """A run param as Dagster config: dates as ISO strings (the ops' date params are ``String`` fields)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _as_config(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_config(v) for v in value]
+    return value
+
+
+def op_run_config(
+    aliases: Iterable[str],
+    params: Mapping[str, Any],
+    routes: Mapping[str, frozenset[str] | None] | None = None,
+) -> dict[str, Any]:
+    """The op-level run config that gives each step the run params its op takes.
+
+    With ``routes`` (alias -> accepted names, ``None`` for any), each op gets only the params its pipeline
+    takes (its config schema rejects the others); the op finds the rest (for its templates) in the run
+    config at run time (``ops.run_params_of``). Without, every op gets every param.
+    """
+    config: dict[str, Any] = {}
+    for alias in aliases:
+        accepted = None if routes is None else routes.get(alias)
+        given = {k: _as_config(v) for k, v in params.items() if accepted is None or k in accepted}
+        config[alias] = {"config": {"params": given}}
+    return {"ops": config}
 
 
 def run_config_for(job: JobBinding, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,11 +262,16 @@ def run_config_for(job: JobBinding, params: Mapping[str, Any]) -> dict[str, Any]
     """
     plan = job.plan
     if plan.partitions is not None:
-        return op_run_config(job.aliases, {**plan.literal_defaults, **params})
+        return op_run_config(job.aliases, {**plan.literal_defaults, **params}, _routes_of(plan))
     return {"params": dict(params)}
 
 
-def example_run_config(plan: GroupPlan, aliases: Iterable[str], params: Mapping[str, Any]) -> dict[str, Any]:
+def example_run_config(
+    plan: GroupPlan,
+    aliases: Iterable[str],
+    params: Mapping[str, Any],
+    registry: PipelineRegistry | None = None,
+) -> dict[str, Any]:
     """A complete run config to edit (``spine plan --format dagster-run-config``): the literal defaults,
     ``params``, and a ``<name>`` placeholder for each required param not given (partition-filled params are
     left to the partition)."""
@@ -143,7 +282,16 @@ def example_run_config(plan: GroupPlan, aliases: Iterable[str], params: Mapping[
         if name not in shown and name not in filled:
             shown[name] = placeholder(name)
     if plan.partitions is not None:
-        return op_run_config(aliases, shown)
+        aliases = list(aliases)
+        routes = _routes_of(plan)
+        if routes is None:  # a plan made outside a code location (spine plan): the installed pipelines
+            if registry is None:
+                from ..pipelines.discovery import discover_pipelines
+                from ..settings import get_settings
+
+                registry = discover_pipelines(get_settings().pipeline_modules)
+            routes = step_routes(plan, aliases, registry)
+        return op_run_config(aliases, shown, routes)
     return {"params": shown}
 
 
@@ -152,12 +300,14 @@ def build_job_config(
 ) -> dg.ConfigMapping | dg.PartitionedConfig:
     """A config mapping (typed run params), or for a partitioned job a config generated per partition."""
     plan, aliases = job.plan, list(job.aliases)
+    routes = step_routes(plan, aliases, registry)
+    _remember_routes(plan, routes)
     if partitions_def is not None and job.partition_params is not None:
         partition_params = job.partition_params
         defaults = plan.literal_defaults
 
         def for_partition(key: str) -> dict[str, Any]:
-            return op_run_config(aliases, {**defaults, **partition_params(key)})
+            return op_run_config(aliases, {**defaults, **partition_params(key)}, routes)
 
         return dg.PartitionedConfig(
             partitions_def=partitions_def, run_config_for_partition_key_fn=for_partition
@@ -177,8 +327,9 @@ def build_job_config(
         except ParamError as exc:
             message = "\n".join(d.format() if d.path else d.message for d in exc.diagnostics)
             raise dg.DagsterInvalidConfigError(message, [], config) from None
-        return op_run_config(aliases, given)
+        return op_run_config(aliases, given, routes)
 
-    return dg.ConfigMapping(
-        config_fn=to_ops, config_schema={"params": dg.Field(dg.Permissive(fields), is_required=False)}
-    )
+    # A run param no step's pipeline takes is an unknown field (spine plan: "run param 'x' is not a param
+    # of any step's pipeline"), unless a step's pipeline takes any param.
+    shape = dg.Permissive(fields) if _takes_any_param(plan, registry) else dg.Shape(fields)
+    return dg.ConfigMapping(config_fn=to_ops, config_schema={"params": dg.Field(shape, is_required=False)})

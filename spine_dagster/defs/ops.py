@@ -2,21 +2,54 @@
 
 # No `from __future__ import annotations` here: Dagster reads the op signature at runtime.
 
+from collections.abc import Mapping
+from typing import Any
+
 import dagster as dg
 
 from ..pipelines.base import Pipeline
 from ..runtime.execute import execute_step, needs_warehouse
+from .config import step_params_fields
 
 AFTER_INPUT = "after"
 
 
-# What each step op receives in run config: ``{"params": {...}}``, the run params (filled by the job's
-# config mapping). A plain config schema, not a ``dg.Config`` class: the class would be validated and
-# built again for every step (about 0.2 ms each, bench/overhead.py), and the op only reads one dict.
-STEP_RUN_CONFIG = dg.Field(
-    dg.Shape({"params": dg.Field(dg.Noneable(dg.Map(str, dg.Any)), default_value={}, is_required=False)}),
-    description="What each step op receives in run config: the run params (filled by the job's config mapping).",
-)
+def step_run_config(pipeline: Pipeline) -> dg.Field:
+    """What a step op receives in run config: ``{"params": {...}}``, the step's run params.
+
+    ``params`` is typed from the pipeline's params model (:func:`~spine_dagster.defs.config.step_params_fields`):
+    every param and alias with its type, description and default in words, all optional, so the
+    Launchpad lists them and Dagster rejects a wrong type or an unknown param before the run starts. A
+    pipeline that takes any param (``extra="allow"``, like ``spine.noop``) keeps a permissive ``params``.
+    A plain config schema, not a ``dg.Config`` class: the class would be validated and built again for
+    every step (about 0.2 ms each, bench/overhead.py), and the op only reads one dict.
+    """
+    fields = step_params_fields(pipeline)
+    shape = dg.Permissive(fields) if pipeline.accepts_any_param() else dg.Shape(fields)
+    return dg.Field(
+        dg.Shape({"params": dg.Field(dg.Noneable(shape), default_value={}, is_required=False)}),
+        description=f"The run params of a {pipeline.name} step (the job's config mapping or the partition fills them).",
+    )
+
+
+def run_params_of(
+    run_config: Mapping[str, Any], own: Mapping[str, Any], accepted: frozenset[str] | None
+) -> dict[str, Any]:
+    """A step's run params: its op's ``params``, plus the run params its pipeline does not take.
+
+    A step's templates and the required-run-param check may read a run param its pipeline does not take,
+    which its op's config cannot hold: it comes from the run's ``params`` (an unpartitioned job's run
+    config) or from the other ops' ``params`` (op-level config, the first op that gives it).
+    """
+    others: dict[str, Any] = {}
+    if isinstance(run_config.get("params"), Mapping):
+        others = dict(run_config["params"])
+    for op in (run_config.get("ops") or {}).values():
+        given = ((op or {}).get("config") or {}).get("params") if isinstance(op, Mapping) else None
+        for name, value in (given or {}).items():
+            others.setdefault(name, value)
+    extra = {k: v for k, v in others.items() if k not in own and (accepted is None or k not in accepted)}
+    return {**extra, **own}
 
 
 def build_pipeline_op(pipeline: Pipeline, pool: str | None, name: str) -> dg.OpDefinition:
@@ -25,6 +58,7 @@ def build_pipeline_op(pipeline: Pipeline, pool: str | None, name: str) -> dg.OpD
     Only ops whose pipeline uses the warehouse require the ``warehouse`` resource: Dagster initializes a
     run's resources only for the ops that require them, so a run of warehouse-free steps skips it.
     """
+    accepted = None if pipeline.accepts_any_param() else frozenset(pipeline.accepted_param_names())
 
     @dg.op(
         name=name,
@@ -34,9 +68,10 @@ def build_pipeline_op(pipeline: Pipeline, pool: str | None, name: str) -> dg.OpD
         required_resource_keys={"spine", "warehouse"} if needs_warehouse(pipeline) else {"spine"},
         pool=pool,
         tags={"spine/pipeline": pipeline.name},
-        config_schema=STEP_RUN_CONFIG,
+        config_schema=step_run_config(pipeline),
     )
     def _step(context: dg.OpExecutionContext) -> None:
-        execute_step(context, context.resources.spine, context.op_config["params"] or {})
+        params = run_params_of(context.run_config, context.op_config["params"] or {}, accepted)
+        execute_step(context, context.resources.spine, params)
 
     return _step

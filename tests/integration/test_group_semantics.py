@@ -205,7 +205,9 @@ steps:
 """,
     )
     config = ws.root / "run.yaml"
-    config.write_text("params:\n  seconds: not-a-number\n")
+    # A Float that the params model refuses (ge=0): a wrong type would be refused before the run (Dagster's
+    # config check, tests/integration/test_launchpad_params.py); this one fails the step, unretried.
+    config.write_text("params:\n  seconds: -1\n")
     result = ws.dagster(
         "job", "execute", "-m", "spine_dagster.definitions", "-j", "sem__noretry", "-c", str(config)
     )
