@@ -341,8 +341,10 @@ def test_partitions_reach_the_partitioned_config(location: CodeLocation) -> None
     assert week.timezone == "America/New_York" and week.end_offset == 1
     config = job.partitioned_config.get_run_config_for_partition_key("OTC|2025-01-04")  # type: ignore[union-attr]
     params = {"tier": "OTC", "week_ending": "2025-01-10", "max_reject_rate": 0.05}
+    # each op gets the params its pipeline takes: ingest has no max_reject_rate (its schema refuses it)
+    ingest = {"tier": "OTC", "week_ending": "2025-01-10"}
     assert config == {
-        "ops": {"ingest_week": {"config": {"params": params}}, "normalize": {"config": {"params": params}}}
+        "ops": {"ingest_week": {"config": {"params": ingest}}, "normalize": {"config": {"params": params}}}
     }
 
 
@@ -392,6 +394,11 @@ def test_sensors_reach_dagster_and_evaluate(
         s.name: (type(s).__name__, s.minimum_interval_seconds, s.default_status, s.description)
         for s in defs.sensors  # type: ignore[union-attr]
     }
+    group_files = found.pop("spine__group_files_sensor")
+    assert group_files[:3] == ("SensorDefinition", 60, dg.DefaultSensorStatus.RUNNING)
+    assert (
+        "reports spine/group_files materialized and records its check all_group_files_valid" in group_files[3]
+    )
     assert found == {
         "every__key__file_arrival_sensor_inbox": (
             "SensorDefinition", 45, dg.DefaultSensorStatus.RUNNING,
@@ -436,9 +443,13 @@ def test_sensors_reach_dagster_and_evaluate(
     requests = {
         r.partition_key: r.run_config["ops"]["normalize"]["config"]["params"] for r in result.run_requests
     }
+    # source_path (the file) reaches only the op whose pipeline takes it
+    assert {
+        r.run_config["ops"]["ingest_week"]["config"]["params"]["source_path"] for r in result.run_requests
+    } == {path}
     assert requests == {
         f"{tier}|2025-01-04": {
-            "tier": tier, "week_ending": "2025-01-10", "max_reject_rate": 0.05, "force": True, "source_path": path,
+            "tier": tier, "week_ending": "2025-01-10", "max_reject_rate": 0.05, "force": True,
         }
         for tier in ("NMS_TIER_1", "OTC")
     }  # fmt: skip
