@@ -32,7 +32,26 @@ def _build(*, freeze: bool) -> dg.Definitions:
             gc.enable()
     if freeze:
         gc.freeze()
+        _unfreeze_at_exit()
     return definitions
+
+
+_UNFREEZE_REGISTERED: list[bool] = []
+
+
+def _unfreeze_at_exit() -> None:
+    """Give frozen objects back to the collector when the process exits (registered once per process).
+
+    A module imported before a freeze (duckdb, when Dagster loads the definitions again after a step
+    imported it) stays in the permanent generation, which the interpreter's final collection skips; DuckDB's
+    bindings then print "nanobind: leaked N instances!" (about 40 lines) at the end of every run.
+    """
+    import atexit
+    import gc
+
+    if not _UNFREEZE_REGISTERED:
+        _UNFREEZE_REGISTERED.append(True)
+        atexit.register(gc.unfreeze)
 
 
 @dg.definitions
