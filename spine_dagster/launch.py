@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .recovery import worker_tags
+from .recovery import release_ended_run_slots, worker_tags
 from .runtime.binding import StepAliases
 from .runtime.outcome import BATCH_TAG, GroupOutcome
 from .settings import Settings
@@ -104,39 +104,6 @@ def interruptible_waits() -> Iterator[None]:
         yield
     finally:
         ActiveExecution.sleep_til_ready = original  # type: ignore[method-assign]
-
-
-RELEASED_MESSAGE = "spine: the run ended with pool slots still held; freed them:"
-
-
-def release_ended_run_slots(instance: Any, run_id: str) -> list[tuple[str, str]]:
-    """Free the pool slots (and queued claims) a finished run still holds; return the (pool, step) freed.
-
-    Dagster frees a step's slot when its executor handles the step's outcome event. One ending has none:
-    when the multiprocess executor is interrupted (fail-fast, Ctrl-C) just after it launched a step, the
-    step's process stops before the step starts, and the slot the executor claimed for it stays claimed
-    after the run has ended. Dagster's run monitoring frees such slots ``free_slots_after_run_end_seconds``
-    after a run ends, but only in a running daemon; ``spine run`` executes the run itself, so it does the
-    same when the run is over (every step process has exited by then), with the same call
-    (``free_concurrency_slots_for_run``), and records it on the run as an engine event.
-    """
-    storage = instance.event_log_storage
-    run = instance.get_run_by_id(run_id)
-    if run is None or not run.is_finished or not storage.supports_global_concurrency_limits:
-        return []
-    if run_id not in storage.get_concurrency_run_ids():
-        return []
-    held = sorted(
-        (pool, slot.step_key)
-        for pool in storage.get_concurrency_keys()
-        for slot in storage.get_concurrency_info(pool).claimed_slots
-        if slot.run_id == run_id
-    )
-    storage.free_concurrency_slots_for_run(run_id)
-    if held:
-        listed = ", ".join(f"{step} (pool {pool})" for pool, step in held)
-        instance.report_engine_event(f"{RELEASED_MESSAGE} {listed}", run)
-    return held
 
 
 @contextlib.contextmanager
@@ -296,7 +263,7 @@ def _execute(
             watch.join()
             progress.join()
             progress.poll()
-        release_ended_run_slots(instance, run.run_id)
+        release_ended_run_slots(instance, run.run_id)  # what Dagster's executor missed (recovery.py)
         outcome = location.outcome_of(instance, run.run_id)
         assert outcome is not None
         instance.add_run_tags(run.run_id, outcome.tags())

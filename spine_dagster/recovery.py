@@ -114,13 +114,49 @@ def _free_slots(instance: dg.DagsterInstance, run_id: str) -> tuple[str, ...]:
     return pools
 
 
+RELEASED_MESSAGE = "spine: the run ended with pool slots still held; freed them:"
+
+
+def release_ended_run_slots(instance: dg.DagsterInstance, run_id: str) -> list[tuple[str, str]]:
+    """Free the pool slots (and queued claims) a finished run still holds; return the (pool, step) freed.
+
+    Dagster frees a step's slot when its executor handles the step's outcome event. One ending has none:
+    when the multiprocess executor is interrupted (fail-fast, Ctrl-C) just after it launched a step, the
+    step's process stops before the step starts, and the slot the executor claimed for it stays claimed
+    after the run has ended. Dagster's run monitoring frees such slots ``free_slots_after_run_end_seconds``
+    after a run ends, but only in a running daemon; ``spine run`` executes the run itself, so it does the
+    same when the run is over (every step process has exited by then), with the same call
+    (``free_concurrency_slots_for_run``), and records it on the run as an engine event.
+    """
+    storage = instance.event_log_storage
+    run = instance.get_run_by_id(run_id)
+    if run is None or not run.is_finished or not storage.supports_global_concurrency_limits:
+        return []
+    if run_id not in storage.get_concurrency_run_ids():
+        return []
+    held = sorted(
+        (pool, slot.step_key)
+        for pool in storage.get_concurrency_keys()
+        for slot in storage.get_concurrency_info(pool).claimed_slots
+        if slot.run_id == run_id
+    )
+    storage.free_concurrency_slots_for_run(run_id)
+    if held:
+        listed = ", ".join(f"{step} (pool {pool})" for pool, step in held)
+        instance.report_engine_event(f"{RELEASED_MESSAGE} {listed}", run)
+    return held
+
+
 def _free_slots_of_finished_runs(instance: dg.DagsterInstance, skip: set[str]) -> list[Reaped]:
     freed = []
     for run_id, pools in _pools_of(instance).items():
         run = instance.get_run_by_id(run_id)
         if run_id in skip or (run is not None and not run.is_finished):
             continue
-        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+        if run is None:  # a deleted run: nothing to record the release on
+            instance.event_log_storage.free_concurrency_slots_for_run(run_id)
+        else:
+            release_ended_run_slots(instance, run_id)
         job = run.job_name if run is not None else "?"
         freed.append(Reaped(run_id, job, "finished, slots still held", tuple(sorted(pools))))
     return freed
@@ -134,4 +170,13 @@ def describe(reaped: Reaped) -> str:
     return f"run {reaped.run_id} ({reaped.job_name}): finished but still held slots{pools}"
 
 
-__all__ = ["REAPED_TAG", "WORKER_TAG", "Reaped", "describe", "reap_dead_runs", "worker_tags"]
+__all__ = [
+    "REAPED_TAG",
+    "RELEASED_MESSAGE",
+    "WORKER_TAG",
+    "Reaped",
+    "describe",
+    "reap_dead_runs",
+    "release_ended_run_slots",
+    "worker_tags",
+]

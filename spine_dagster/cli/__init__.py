@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         raise
     except SystemExit as exc:
         return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C outside a run (a run turns it into a FAILURE and returns normally)
+        print("spine: interrupted", file=err)
+        return EXIT_INVALID
     except BrokenPipeError:  # `spine schema | head`: the reader left; not an error
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python's exit flush quiet
         return EXIT_OK

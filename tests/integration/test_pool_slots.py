@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import dagster as dg
 import pytest
 
-from spine_dagster.launch import RELEASED_MESSAGE
+from spine_dagster.recovery import RELEASED_MESSAGE
 from tests.integration.conftest import Workspace, step_events
 
 POOLS = ("slots", "slots_b", "slots_c")
@@ -57,7 +57,7 @@ def _pools_free(instance: dg.DagsterInstance) -> dict[str, tuple[list, list]]:  
 
 
 def _released_by_launch(instance: dg.DagsterInstance, run_id: str) -> list[str]:
-    """What `spine run` had to free after the run ended (launch.release_ended_run_slots)."""
+    """What `spine run` had to free after the run ended (recovery.release_ended_run_slots)."""
     return [
         record.message
         for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
