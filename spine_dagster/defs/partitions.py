@@ -1,8 +1,10 @@
 """Partition-key arithmetic of a partitioned group, in one place: ``spine run --partition`` and
 ``--partition-range``, the partition schedule and the file-arrival sensor all use it.
 
-A weekly key is the first day of its 7-day window (Dagster's convention); with a static dimension the key
-is Dagster's multi-partition key (dimensions joined with ``|`` in alphabetical order of their names).
+A weekly key is the date of the week's ``key_day`` (default Monday: FINRA's ``weekStartDate``); with a static
+dimension the key is Dagster's multi-partition key, the dimensions joined with ``|`` in alphabetical order of
+their names, the weekly one being ``date``: ``2025-11-17|NMS_TIER_1``. This string is the one key printed
+and accepted everywhere (UI, ``spine run``, schedules, sensors, docs).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import datetime as dt
 import dagster as dg
 
 from ..spec.models import PartitionsSpec
-from .translator import SpineDagsterTranslator
+from .translator import SpineDagsterTranslator, week_key_of
 
 
 class PartitionKeys:
@@ -30,22 +32,22 @@ class PartitionKeys:
         return list(self.parts.static.values) if self.parts.static is not None else [None]
 
     def week_of(self, day: dt.date) -> str:
-        """The key (first day) of the weekly window holding ``day``."""
-        noon = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
-        return self.week_def.get_partition_key_for_timestamp(noon.timestamp())
+        """The week key of the week holding ``day`` (weeks end on ``ends_on``; the key is their ``key_day``)."""
+        return week_key_of(self.parts.weekly, day).isoformat()
 
     def key(self, week: str, value: str | None) -> str:
         """The partition key of a week (its window key) and, for a two-dimensional group, a static value."""
         if self.parts.static is None or value is None:
             return week
-        return str(dg.MultiPartitionKey({"week": week, self.parts.static.name: value}))
+        dimension = self.translator.get_week_dimension_name()
+        return str(dg.MultiPartitionKey({dimension: week, self.parts.static.name: value}))
 
     def params(self, key: str | dg.MultiPartitionKey) -> dict[str, str]:
         """The run params a key fills."""
         return self.translator.get_partition_params(self.parts, key)
 
     def weeks_between(self, first: dt.date, last: dt.date) -> list[str]:
-        """Window keys from the window holding ``first`` to the one holding ``last`` (7 days apart)."""
+        """Week keys from the week holding ``first`` to the one holding ``last`` (7 days apart)."""
         window = dt.date.fromisoformat(self.week_of(first))
         end = dt.date.fromisoformat(self.week_of(last))
         weeks = []
@@ -55,7 +57,8 @@ class PartitionKeys:
         return weeks
 
     def latest_weeks(self, now: dt.datetime) -> list[str]:
-        """Every complete week's key at ``now``, oldest first."""
+        """The key of every week Dagster offers at ``now`` (its window, 7 days from the key day, has passed;
+        ``end_offset`` moves the end), oldest first."""
         return self.week_def.get_partition_keys(current_time=now)
 
     def parse(self, text: str) -> str:
@@ -81,7 +84,7 @@ class PartitionKeys:
             last = self.week_def.get_last_partition_key()
             raise ValueError(
                 f"week {window} is not a partition of {self.group!r} (weeks {first} .. {last}; "
-                "partitions.weekly.start sets the first, the last is the newest complete week)"
+                "partitions.weekly.start sets the first; a week is offered once 7 days from its key day have passed)"
             )
         if static is None:
             return window

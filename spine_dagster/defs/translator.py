@@ -19,7 +19,14 @@ import dagster as dg
 
 from ..pipelines.base import QualityCheck
 from ..plan.model import GroupPlan, StepPlan
-from ..spec.models import WEEKDAYS, PartitionsSpec, PipelineGroupSpec, RetrySpec, WeeklyPartitionSpec
+from ..spec.models import (
+    WEEK_DIMENSION,
+    WEEKDAYS,
+    PartitionsSpec,
+    PipelineGroupSpec,
+    RetrySpec,
+    WeeklyPartitionSpec,
+)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _BACKOFF = {"constant": None, "linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}
@@ -206,9 +213,10 @@ class SpineDagsterTranslator:
 
     # --- partitions -----------------------------------------------------------------------------------------
     def get_partitions_def(self, spec: PipelineGroupSpec) -> dg.PartitionsDefinition | None:
-        """Weekly windows that end at the end of ``ends_on`` (keys are the window's first day, Dagster's
-        convention), optionally times a static dimension (multi-partition keys join the dimensions in
-        alphabetical order of their names, Dagster's rule)."""
+        """Weekly partitions keyed by the date of the week's ``key_day`` (default Monday), optionally times a
+        static dimension. The weekly dimension is named ``date`` (:meth:`get_week_dimension_name`) so that the
+        multi-partition key, whose parts Dagster joins in alphabetical order of the dimension names, reads
+        ``2025-11-17|NMS_TIER_1`` (unless the static name sorts before ``date``)."""
         return None if spec.partitions is None else self.get_partitions_def_of(spec.partitions)
 
     def get_partitions_def_of(self, parts: PartitionsSpec) -> dg.PartitionsDefinition:
@@ -216,33 +224,72 @@ class SpineDagsterTranslator:
         if parts.static is None:
             return week
         return dg.MultiPartitionsDefinition(
-            {"week": week, parts.static.name: dg.StaticPartitionsDefinition(list(parts.static.values))}
+            {
+                self.get_week_dimension_name(): week,
+                parts.static.name: dg.StaticPartitionsDefinition(list(parts.static.values)),
+            }
         )
 
+    def get_week_dimension_name(self) -> str:
+        """The weekly dimension's name in a multi-partition (tags ``dagster/partition/date``): ``date``."""
+        return WEEK_DIMENSION
+
     def get_week_partitions_def(self, weekly: WeeklyPartitionSpec) -> dg.WeeklyPartitionsDefinition:
-        end = dt.date.fromisoformat(weekly.start)
-        first_day = end - dt.timedelta(days=6)
+        """Dagster windows of 7 days starting at 00:00 on ``key_day`` (``day_offset``), so a key is the date of
+        the week's ``key_day``; the first is the ``key_day`` of the week ending on ``start``.
+
+        Example: ``ends_on: friday``, ``key_day: monday``, ``start: 2025-11-21`` ->
+        ``WeeklyPartitionsDefinition(start_date="2025-11-17", day_offset=1)``, keys ``2025-11-17``,
+        ``2025-11-24``, ... Dagster offers a key once its window has passed: the Monday after the week.
+        """
+        first_key = week_key_of(weekly, dt.date.fromisoformat(weekly.start))
         return dg.WeeklyPartitionsDefinition(
-            start_date=first_day.isoformat(),
-            day_offset=sunday_first_day(WEEKDAYS[first_day.weekday()]),
+            start_date=first_key.isoformat(),
+            day_offset=sunday_first_day(weekly.key_day),
             timezone=weekly.timezone,
             end_offset=weekly.end_offset,
         )
 
     def get_partition_params(self, parts: PartitionsSpec, key: str | dg.MultiPartitionKey) -> dict[str, str]:
-        """The run params a partition key fills (the week's last or first day, and the static value)."""
+        """The run params a partition key fills (the week's last or first day, and the static value).
+
+        Example (FINRA): ``2025-11-17|NMS_TIER_1`` -> ``{"week_ending": "2025-11-21", "tier": "NMS_TIER_1"}``.
+        """
         if parts.static is not None and not isinstance(key, dg.MultiPartitionKey):
             partitions_def = self.get_partitions_def_of(parts)
             assert isinstance(partitions_def, dg.MultiPartitionsDefinition)
             key = partitions_def.get_partition_key_from_str(key)
         if isinstance(key, dg.MultiPartitionKey):
-            week_key = key.keys_by_dimension["week"]
+            week_key = key.keys_by_dimension[self.get_week_dimension_name()]
             static_value = key.keys_by_dimension[parts.static.name] if parts.static else None
         else:
             week_key, static_value = key, None
-        first_day = dt.date.fromisoformat(week_key)
-        day = first_day + dt.timedelta(days=6) if parts.weekly.fills == "week_ending" else first_day
+        first_day, last_day = week_of_key(parts.weekly, dt.date.fromisoformat(week_key))
+        day = last_day if parts.weekly.fills == "week_ending" else first_day
         params = {parts.weekly.param: day.isoformat()}
         if parts.static is not None and static_value is not None:
             params[parts.static.target_param] = static_value
         return params
+
+
+def week_key_of(weekly: WeeklyPartitionSpec, day: dt.date) -> dt.date:
+    """The key of the week holding ``day``: the week is the 7 days ending on the first ``ends_on`` day on or
+    after ``day``, and its key is the date of its ``key_day``.
+
+    Example (``ends_on: friday``, ``key_day: monday``): Wednesday 2025-11-19, Friday 2025-11-21 -> 2025-11-17;
+    Saturday 2025-11-22 (the next week, which ends on Friday 2025-11-28) -> 2025-11-24.
+    """
+    first = _next(weekly.ends_on, day) - dt.timedelta(days=6)
+    return _next(weekly.key_day, first)
+
+
+def week_of_key(weekly: WeeklyPartitionSpec, key: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of the week a key names. Example (Friday weeks, Monday keys): 2025-11-17 ->
+    (2025-11-15, 2025-11-21)."""
+    last = _next(weekly.ends_on, key)
+    return last - dt.timedelta(days=6), last
+
+
+def _next(weekday: str, day: dt.date) -> dt.date:
+    """The first ``weekday`` on or after ``day``."""
+    return day + dt.timedelta(days=(WEEKDAYS.index(weekday) - day.weekday()) % 7)

@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from ..runtime.binding import JobBinding
-from ..spec.models import AfterGroupSensorSpec, FileArrivalSensorSpec
+from ..spec.models import WEEKDAYS, AfterGroupSensorSpec, FileArrivalSensorSpec, PartitionsSpec
 from .config import run_config_for
 from .partitions import PartitionKeys
 from .translator import SpineDagsterTranslator, sunday_first_day
@@ -68,9 +68,7 @@ def _partition_schedule(
         cron_schedule=cron,
         execution_timezone=sched.timezone,
         default_status=_STATUS[sched.default_status],
-        description=f"{spec.name}: the newest complete week"
-        + (f" minus lag_weeks {lags}" if lags else "")
-        + f" ({cron}, {sched.timezone})",
+        description=partition_schedule_description(spec.name, parts, cron),
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
         now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
@@ -89,6 +87,32 @@ def _partition_schedule(
         return requests or dg.SkipReason(f"no complete week yet at {now:%Y-%m-%d %H:%M}")
 
     return _schedule
+
+
+_DAY_NAMES = {str(sunday_first_day(day)): day.capitalize() for day in WEEKDAYS}
+
+
+def partition_schedule_description(group: str, parts: PartitionsSpec, cron: str) -> str:
+    """What the partition schedule's page says, in words. Example (FINRA): ``finra.weekly_refresh: each
+    Wednesday at 06:00 America/New_York, for each tier the newest complete week minus its lag: NMS_TIER_1
+    2 weeks, NMS_TIER_2 4 weeks, OTC 4 weeks (cron 0 6 * * 3)``."""
+    sched = parts.schedule
+    assert sched is not None
+    minute, hour, *_, day = cron.split()
+    when = f"{'every day' if day == '*' else 'each ' + _DAY_NAMES[day]} at {int(hour):02d}:{int(minute):02d}"
+    lags, static = sched.lag_weeks, parts.static
+    each = f"for each {static.name} " if static is not None else ""
+    if isinstance(lags, int):
+        what = f"{each}the newest complete week" + (f" minus {_weeks(lags)}" if lags else "")
+    else:
+        assert static is not None  # the spec allows lag_weeks per value only with a static dimension
+        by_value = ", ".join(f"{value} {_weeks(lags.get(value, 0))}" for value in static.values)
+        what = f"{each}the newest complete week minus its lag: {by_value}"
+    return f"{group}: {when} {sched.timezone}, {what} (cron {cron})"
+
+
+def _weeks(n: int) -> str:
+    return f"{n} week" if n == 1 else f"{n} weeks"
 
 
 def _partitions_for_file(

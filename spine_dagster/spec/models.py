@@ -32,6 +32,10 @@ from pydantic import (
 API_VERSION = "spine.io/v1"
 KIND = "PipelineGroup"
 
+# The name of the weekly dimension of a two-dimensional partitioned job: Dagster joins a multi-partition
+# key's parts in the order of the dimension names, and "date" sorts before most names ("tier"), so the key
+# reads WEEK|VALUE. docs/dagster.md section 10.
+WEEK_DIMENSION = "date"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -232,9 +236,15 @@ class ScheduleSpec(SpecModel):
 
 
 class WeeklyPartitionSpec(SpecModel):
-    """Weekly partitions: one per week ending on ``ends_on``, from the week ending on ``start``."""
+    """Weekly partitions: one per week ending on ``ends_on``, from the week ending on ``start``.
+
+    ``key_day`` names the day of the week whose date is the partition key (default Monday, the date a week
+    is known by: ISO 8601, FINRA's ``weekStartDate``); ``param``/``fills`` still receive the week's last
+    (``ends_on``) or first day.
+    """
 
     ends_on: Weekday = "friday"
+    key_day: Weekday = "monday"
     start: IsoDate
     param: ParamName = "week_ending"
     fills: Literal["week_ending", "week_start"] = "week_ending"
@@ -259,6 +269,15 @@ class StaticPartitionSpec(SpecModel):
     name: Identifier
     values: Annotated[tuple[PartitionValue, ...], Field(min_length=1)]
     param: ParamName | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_the_week(cls, value: str) -> str:
+        if value == WEEK_DIMENSION:
+            raise ValueError(
+                f"{WEEK_DIMENSION!r} is the weekly dimension's name: give the static dimension another"
+            )
+        return value
 
     @field_validator("values")
     @classmethod

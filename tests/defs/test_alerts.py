@@ -403,10 +403,10 @@ def test_the_payload_names_the_partition(
     location = _location(tmp_path, _groups(*receivers))
     with dg.instance_for_test() as instance:
         ticks = Ticks(_sensors(location, "alert__weekly")["success"], instance)
-        run_id = _run(location, "alert__weekly", instance, partition_key="2025-01-04")
+        run_id = _run(location, "alert__weekly", instance, partition_key="2025-01-06")
         ticks.tick()
     [alert] = http.to("/weekly")
-    assert alert.json()["partition"] == "2025-01-04"
+    assert alert.json()["partition"] == "2025-01-06"
     assert alert.json()["run_url"] == run_url(run_id, {"SPINE_UI_BASE_URL": "https://dagster.example.test/"})
     assert run_url("r1", {}) == "http://127.0.0.1:3000/runs/r1"
 

@@ -169,17 +169,18 @@ def test_partitions_are_weeks_ending_friday_times_tiers(tmp_path: Path) -> None:
     partitions = job.partitions_def
     assert isinstance(partitions, dg.MultiPartitionsDefinition)
     keys = partitions.get_partition_keys(current_time=dt.datetime(2025, 1, 20))
-    # Weeks Sat..Fri, keyed by their first day; dimensions joined in alphabetical order (tier < week).
-    weeks = ["2024-12-28", "2025-01-04", "2025-01-11"]
-    assert sorted(keys) == sorted(f"{tier}|{week}" for week in weeks for tier in ("NMS_TIER_1", "OTC"))
+    # Weeks Sat..Fri, keyed by their Monday (key_day's default); dimensions joined in alphabetical order
+    # of their names (date < tier). A week is offered once its Monday..Sunday window has passed.
+    weeks = ["2024-12-30", "2025-01-06", "2025-01-13"]
+    assert sorted(keys) == sorted(f"{week}|{tier}" for week in weeks for tier in ("NMS_TIER_1", "OTC"))
     translator = SpineDagsterTranslator()
     spec = location.runtime.jobs["part__weekly"].plan.spec
-    key = dg.MultiPartitionKey({"week": "2025-01-04", "tier": "OTC"})
+    key = dg.MultiPartitionKey({"date": "2025-01-06", "tier": "OTC"})
     expected = {"week_ending": "2025-01-10", "tier": "OTC"}
     assert translator.get_partition_params(spec.partitions, key) == expected
-    assert translator.get_partition_params(spec.partitions, "OTC|2025-01-04") == expected
+    assert translator.get_partition_params(spec.partitions, "2025-01-06|OTC") == expected
     # a partitioned job's run config is generated per partition (Dagster allows no config mapping there)
-    config = job.partitioned_config.get_run_config_for_partition_key("OTC|2025-01-04")
+    config = job.partitioned_config.get_run_config_for_partition_key("2025-01-06|OTC")
     assert config == {"ops": {"a": {"config": {"params": {"week_ending": "2025-01-10", "tier": "OTC"}}}}}
     schedule = location.definitions.resolve_schedule_def("part__weekly__schedule_partitions")
     assert schedule.cron_schedule == "0 6 * * 1"
@@ -191,7 +192,7 @@ def test_partitions_are_weeks_ending_friday_times_tiers(tmp_path: Path) -> None:
             scheduled_execution_time=dt.datetime(2025, 1, 13, 6, tzinfo=dt.UTC),
             repository_def=location.definitions.get_repository_def(),
         )
-    assert sorted(r.partition_key for r in result.run_requests) == ["NMS_TIER_1|2025-01-04", "OTC|2025-01-04"]
+    assert sorted(r.partition_key for r in result.run_requests) == ["2025-01-06|NMS_TIER_1", "2025-01-06|OTC"]
 
 
 def test_partition_schedule_follows_per_value_lags(tmp_path: Path) -> None:
@@ -209,8 +210,12 @@ def test_partition_schedule_follows_per_value_lags(tmp_path: Path) -> None:
             scheduled_execution_time=dt.datetime(2025, 3, 5, 8, tzinfo=dt.UTC),  # a Wednesday
             repository_def=location.definitions.get_repository_def(),
         )
-    # newest complete week (Sat..Fri) at Wed 2025-03-05 starts 2025-02-22; T1 lags 2 weeks, OTC 4.
-    assert sorted(r.partition_key for r in result.run_requests) == ["NMS_TIER_1|2025-02-08", "OTC|2025-01-25"]
+    # newest complete week at Wed 2025-03-05 is the week of Monday 2025-02-24; T1 lags 2 weeks, OTC 4.
+    assert sorted(r.partition_key for r in result.run_requests) == ["2025-01-27|OTC", "2025-02-10|NMS_TIER_1"]
+    assert schedule.description == (
+        "part.weekly: each Wednesday at 08:00 America/New_York, for each tier the newest complete week minus its "
+        "lag: NMS_TIER_1 2 weeks, OTC 4 weeks (cron 0 8 * * 3)"
+    )
 
 
 def test_file_arrival_sensor_runs_each_file_once(tmp_path: Path) -> None:

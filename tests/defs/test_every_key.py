@@ -62,8 +62,8 @@ spec:
     timeout_minutes: 60
     retry: {max_retries: 1, delay_seconds: 5, backoff: linear, jitter: plus_minus}
   partitions:
-    weekly: {start: "2025-01-03", ends_on: friday, param: week_ending, fills: week_ending, end_offset: 1,
-             timezone: America/New_York}
+    weekly: {start: "2025-01-03", ends_on: friday, key_day: tuesday, param: week_ending, fills: week_ending,
+             end_offset: 1, timezone: America/New_York}
     static: {name: tier, values: [NMS_TIER_1, OTC], param: tier}
     schedule: {hour: 6, minute: 30, day_of_week: monday, timezone: America/New_York, default_status: running,
                lag_weeks: {OTC: 1}}
@@ -146,7 +146,8 @@ REACHES_DAGSTER = {
     "schedules.description": "schedule description",
     "schedules.params": "schedule run config",
     "schedules.default_status": "schedule default status",
-    "partitions.weekly.ends_on": "weekly partitions day offset",
+    "partitions.weekly.ends_on": "the day a partition's week ends (the params it fills)",
+    "partitions.weekly.key_day": "weekly partitions day offset (the key's day)",
     "partitions.weekly.start": "weekly partitions start",
     "partitions.weekly.param": "param a partition fills",
     "partitions.weekly.fills": "the day a partition fills (week's last or first)",
@@ -333,13 +334,14 @@ def test_partitions_reach_the_partitioned_config(location: CodeLocation) -> None
     job = location.definitions.resolve_job_def("every__key")
     partitions = job.partitions_def
     assert isinstance(partitions, dg.MultiPartitionsDefinition)
-    assert sorted(d.name for d in partitions.partitions_defs) == ["tier", "week"]
-    week = next(d.partitions_def for d in partitions.partitions_defs if d.name == "week")
+    assert [d.name for d in partitions.partitions_defs] == ["date", "tier"]  # Dagster's order: keys DATE|TIER
+    week = next(d.partitions_def for d in partitions.partitions_defs if d.name == "date")
     assert isinstance(week, dg.WeeklyPartitionsDefinition)
-    # Weeks end on Friday: windows Sat..Fri keyed by their Saturday; the first ends on 2025-01-03.
-    assert week.start.date() == dt.date(2024, 12, 28) and week.day_offset == 6
+    # Weeks end on Friday (Sat..Fri) and are keyed by their Tuesday: Dagster windows Tue..Mon; the first
+    # week ends on 2025-01-03, its Tuesday is 2024-12-31.
+    assert week.start.date() == dt.date(2024, 12, 31) and week.day_offset == 2
     assert week.timezone == "America/New_York" and week.end_offset == 1
-    config = job.partitioned_config.get_run_config_for_partition_key("OTC|2025-01-04")  # type: ignore[union-attr]
+    config = job.partitioned_config.get_run_config_for_partition_key("2025-01-07|OTC")  # type: ignore[union-attr]
     params = {"tier": "OTC", "week_ending": "2025-01-10", "max_reject_rate": 0.05}
     # each op gets the params its pipeline takes: ingest has no max_reject_rate (its schema refuses it)
     ingest = {"tier": "OTC", "week_ending": "2025-01-10"}
@@ -363,7 +365,8 @@ def test_schedules_reach_dagster_and_evaluate(location: CodeLocation) -> None:
         ),
         "every__key__schedule_partitions": (
             "every__key", "30 6 * * 1", "America/New_York", dg.DefaultScheduleStatus.RUNNING,
-            "every.key: the newest complete week minus lag_weeks {'OTC': 1} (30 6 * * 1, America/New_York)",
+            "every.key: each Monday at 06:30 America/New_York, for each tier the newest complete week minus its "
+            "lag: NMS_TIER_1 0 weeks, OTC 1 week (cron 30 6 * * 1)",
         ),
     }  # fmt: skip
     with dg.instance_for_test() as instance:
@@ -378,8 +381,9 @@ def test_schedules_reach_dagster_and_evaluate(location: CodeLocation) -> None:
             scheduled_execution_time=when,
             repository_def=defs.get_repository_def(),
         )
-        # end_offset 1 makes the running week a partition; OTC lags one week behind it.
-        assert [r.partition_key for r in tick.run_requests] == ["NMS_TIER_1|2025-01-18", "OTC|2025-01-11"]  # type: ignore[union-attr]
+        # At Monday 2025-01-20 01:30 New York the newest Dagster window that has passed is Tue 01-07..Mon 01-13;
+        # end_offset 1 adds the next key, 2025-01-14 (the week ending Friday 01-17); OTC lags one week.
+        assert [r.partition_key for r in tick.run_requests] == ["2025-01-14|NMS_TIER_1", "2025-01-07|OTC"]  # type: ignore[union-attr]
 
 
 def test_sensors_reach_dagster_and_evaluate(
@@ -448,7 +452,7 @@ def test_sensors_reach_dagster_and_evaluate(
         r.run_config["ops"]["ingest_week"]["config"]["params"]["source_path"] for r in result.run_requests
     } == {path}
     assert requests == {
-        f"{tier}|2025-01-04": {
+        f"2025-01-07|{tier}": {
             "tier": tier, "week_ending": "2025-01-10", "max_reject_rate": 0.05, "force": True,
         }
         for tier in ("NMS_TIER_1", "OTC")

@@ -17,7 +17,7 @@ import yaml
 
 from tests.integration.conftest import REPO
 
-PARTITIONS = ["NMS_TIER_1|2025-12-13", "OTC|2025-12-13", "NMS_TIER_1|2025-12-20"]
+PARTITIONS = ["2025-12-15|NMS_TIER_1", "2025-12-15|OTC", "2025-12-22|NMS_TIER_1"]  # weeks by their Monday
 
 
 def _tool(name: str) -> str:

@@ -237,7 +237,7 @@ def snapshot(url: str, batch_id: str) -> dict[str, pd.DataFrame]:
     """Every relation of finra_otc, sorted by its key, after checking that no two rows share the key and
     replacing what legitimately differs between two runs of the same partition:
 
-    * ``capture_id`` is ``finra_otc:<tier>:<week_start>:<captured_at>`` (the time of the ingest, checked
+    * ``capture_id`` is ``finra_otc:<week_start>|<tier>:<captured_at>`` (the time of the ingest, checked
       here): replaced by its rank among the captures of its (week, tier), so that a row still says which
       capture it belongs to; a capture id that is not in ``captures`` fails;
     * ``captured_at`` (the time of the ingest): checked to be its capture's, then dropped;
@@ -262,7 +262,7 @@ def snapshot(url: str, batch_id: str) -> dict[str, pd.DataFrame]:
     for row in captures.itertuples():
         stamp = pd.Timestamp(row.captured_at).tz_convert("UTC").to_pydatetime()
         week = pd.Timestamp(row.week_start).date()
-        assert row.capture_id == f"finra_otc:{row.tier}:{week}:{stamp:%Y%m%dT%H%M%S%fZ}", row
+        assert row.capture_id == f"finra_otc:{week}|{row.tier}:{stamp:%Y%m%dT%H%M%S%fZ}", row
     ranks = captures.groupby(["week_start", "tier"])["captured_at"].rank(method="first").astype(int)
     label = dict(zip(captures["capture_id"], "capture " + ranks.astype(str), strict=True))
     captured_at = dict(zip(captures["capture_id"], captures["captured_at"], strict=True))

@@ -23,7 +23,7 @@ spec:
     - {name: first, pipeline: spine.noop}
     - {name: boom, pipeline: spine.fail, depends_on: [first]}
 """
-PARTITION = "2025-12-22|NMS_TIER_1"  # spine run's form: a day of the week, then the tier
+PARTITION = "2025-12-22|NMS_TIER_1"  # the partition key: the week's Monday, then the tier
 SELECTOR = 'repositoryLocationName: "spine", repositoryName: "__repository__"'
 
 

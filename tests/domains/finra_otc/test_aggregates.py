@@ -13,7 +13,7 @@ from spine_dagster.warehouse import open_warehouse
 
 WEEK = dt.date(2025, 12, 22)
 CAPTURE = {
-    "capture_id": "finra_otc:NMS_TIER_1:2025-12-22:x",
+    "capture_id": "finra_otc:2025-12-22|NMS_TIER_1:x",
     "captured_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
 }
 

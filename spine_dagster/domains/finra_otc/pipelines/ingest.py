@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # pandas and the readers load when a step runs, not when the 
 
 
 def _capture_id(tier: str, week_start: dt.date, captured_at: dt.datetime) -> str:
-    return f"finra_otc:{tier}:{week_start}:{captured_at:%Y%m%dT%H%M%S%fZ}"
+    """``finra_otc:<weekStartDate>|<tier>:<UTC time>``: the middle is the week's partition key in the shipped
+    group (FINRA's own partition order, weekStartDate then tier), e.g. ``finra_otc:2025-11-17|NMS_TIER_1:...``."""
+    return f"finra_otc:{week_start}|{tier}:{captured_at:%Y%m%dT%H%M%S%fZ}"
 
 
 def _from_api(params: IngestParams) -> tuple[list[SourceFile], str]:
