@@ -89,7 +89,9 @@ def reap_dead_runs(instance: dg.DagsterInstance) -> list[Reaped]:
             job_failure_data=JobFailureData(error=None, failure_reason=RunFailureReason.RUN_WORKER_RESTART),
         )
         instance.add_run_tags(run.run_id, {REAPED_TAG: "worker gone"})
-        reaped.append(Reaped(run.run_id, run.job_name, "worker gone", _free_slots(instance, run.run_id)))
+        pools = tuple(sorted(_pools_of(instance).get(run.run_id, ())))
+        release_ended_run_slots(instance, run.run_id)  # the run is finished (FAILURE) now
+        reaped.append(Reaped(run.run_id, run.job_name, "worker gone", pools))
     reaped.extend(_free_slots_of_finished_runs(instance, {r.run_id for r in reaped}))
     return reaped
 
@@ -105,13 +107,6 @@ def _pools_of(instance: dg.DagsterInstance) -> dict[str, set[str]]:
         for run_id in {*info.active_run_ids, *(s.run_id for s in info.pending_steps)}:
             held.setdefault(run_id, set()).add(pool)
     return held
-
-
-def _free_slots(instance: dg.DagsterInstance, run_id: str) -> tuple[str, ...]:
-    pools = tuple(sorted(_pools_of(instance).get(run_id, ())))
-    if pools:
-        instance.event_log_storage.free_concurrency_slots_for_run(run_id)
-    return pools
 
 
 RELEASED_MESSAGE = "spine: the run ended with pool slots still held; freed them:"

@@ -22,30 +22,26 @@ alert is sent and are masked out of every error and log line; the payload never 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
-import smtplib
-import ssl
 import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Any
 
 import dagster as dg
 
 from ..runtime.binding import JobBinding
 from ..runtime.outcome import GroupOutcome
-from ..spec.models import AlertSpec, EmailAlertSpec, PipelineGroupSpec, SlackAlertSpec, WebhookAlertSpec
+from ..spec.alerts import AlertSpec
+from ..spec.models import PipelineGroupSpec
+from .alert_channels import Permanent, Retryable, alert_target, channel_label, mask, secret_values, sender_for
 from .translator import SpineDagsterTranslator
 
 ALERT_TAG_PREFIX = "spine/alert/"
 UI_BASE_URL_ENV = "SPINE_UI_BASE_URL"
 DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
-# Where the Slack Web API is (slack_sdk's default when unset): a test server or an enterprise proxy.
-SLACK_API_URL_ENV = "SPINE_SLACK_API_URL"
 
 _RUN_STATUSES = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)
 
@@ -140,195 +136,6 @@ def alert_payload(
     }
 
 
-def _headline(payload: Mapping[str, Any]) -> str:
-    where = f", partition {payload['partition']}" if payload["partition"] else ""
-    return f"{payload['group']}: {', '.join(payload['conditions'])} (run {payload['run_id'][:8]}{where})"
-
-
-def _facts(payload: Mapping[str, Any], bullet: str) -> list[str]:
-    lines = [f"{bullet}{s['step']}: {s['error'] or 'failed'}" for s in payload["failed_steps"]]
-    if payload["skipped_steps"]:
-        lines.append(f"{bullet}not run: {', '.join(payload['skipped_steps'])}")
-    for c in payload["failed_checks"]:
-        lines.append(
-            f"{bullet}check {c['asset']}:{c['check']} ({c['severity']}): {c['description'] or 'failed'}"
-        )
-    return lines
-
-
-def email_message(payload: Mapping[str, Any], spec: EmailAlertSpec) -> EmailMessage:
-    """A plain-text email: the headline as subject, the facts and the run link in the body."""
-    message = EmailMessage()
-    message["Subject"] = f"[spine] {_headline(payload)}"
-    message["From"] = spec.sender
-    message["To"] = ", ".join(spec.to)
-    message["X-Spine-Run-Id"] = payload["run_id"]
-    partition = payload["partition"] or "-"
-    body = [
-        f"Group:      {payload['group']}",
-        f"Outcome:    {payload['outcome']} (Dagster {payload['dagster_status']})",
-        f"Conditions: {', '.join(payload['conditions'])}",
-        f"Run:        {payload['run_id']}",
-        f"Partition:  {partition}",
-        "",
-        *(_facts(payload, "- ") or ["No step failed."]),
-        "",
-        f"Open the run: {payload['run_url']}",
-    ]
-    message.set_content("\n".join(body) + "\n")
-    return message
-
-
-def slack_text(payload: Mapping[str, Any]) -> str:
-    """The Slack message (mrkdwn): the headline with a link to the run, then one line per fact."""
-    where = f", partition {payload['partition']}" if payload["partition"] else ""
-    head = (
-        f"*{payload['group']}* {', '.join(payload['conditions'])}: "
-        f"<{payload['run_url']}|run {payload['run_id'][:8]}>{where}"
-    )
-    return "\n".join([head, *_facts(payload, "• ")])
-
-
-# --- channels ---------------------------------------------------------------------------------------------
-
-
-class _Retryable(Exception):
-    """This attempt failed; another one may not."""
-
-
-class _Permanent(Exception):
-    """Retrying cannot help (bad address, refused credentials, a variable not set)."""
-
-
-def _env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise _Permanent(f"environment variable {name} is not set")
-    return value
-
-
-def _secret_values(spec: AlertSpec) -> list[str]:
-    """The values of the alert's secret variables (masked out of errors and logs): a webhook URL from the
-    environment, a token, a password. (The SMTP login name is not one.)"""
-    channel = spec.webhook or spec.email or spec.slack
-    names = [getattr(channel, key, None) for key in ("url_env", "token_env", "password_env")]
-    return [os.environ[n] for n in names if isinstance(n, str) and os.environ.get(n)]
-
-
-def _mask(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-def alert_target(spec: AlertSpec) -> str:
-    """Where an alert goes, without its secrets: ``url_env OPS_URL``, ``to a@b.c via host:25``, ``#channel``."""
-    if spec.webhook is not None:
-        return f"url_env {spec.webhook.url_env}" if spec.webhook.url_env else str(spec.webhook.url)
-    if spec.email is not None:
-        return f"to {', '.join(spec.email.to)} via {spec.email.smtp_host}:{spec.email.smtp_port}"
-    assert spec.slack is not None
-    return spec.slack.channel
-
-
-def channel_label(index: int, spec: AlertSpec) -> str:
-    """How errors and logs name an alert: ``alerts[1] webhook (url_env OPS_URL)``."""
-    return f"alerts[{index}] {spec.channel} ({alert_target(spec)})"
-
-
-def _webhook_sender(spec: WebhookAlertSpec, payload: Mapping[str, Any]) -> Callable[[float], None]:
-    def send(timeout: float) -> None:
-        import httpx  # imported when a webhook is sent, not when the code location loads
-
-        url = spec.url or _env(spec.url_env or "")
-        try:
-            response = httpx.post(
-                url, json=payload, timeout=timeout, headers={"User-Agent": "spine-dagster alerts"}
-            )
-        except httpx.HTTPError as exc:  # connection refused, timed out, ...: the URL is not in the text
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
-        if response.is_success:
-            return
-        error = f"HTTP {response.status_code}"
-        if response.status_code in (408, 425, 429) or response.status_code >= 500:
-            raise _Retryable(error)
-        raise _Permanent(error)
-
-    return send
-
-
-def _email_sender(spec: EmailAlertSpec, payload: Mapping[str, Any]) -> Callable[[float], None]:
-    message = email_message(payload, spec)
-
-    def send(timeout: float) -> None:
-        user = _env(spec.username_env) if spec.username_env else None
-        password = _env(spec.password_env) if spec.password_env else None
-        try:
-            if spec.tls == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    spec.smtp_host, spec.smtp_port, timeout=timeout, context=ssl.create_default_context()
-                )
-            else:
-                smtp = smtplib.SMTP(spec.smtp_host, spec.smtp_port, timeout=timeout)
-            with smtp:
-                if spec.tls == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-                if password is not None:
-                    smtp.login(user or spec.sender, password)
-                smtp.send_message(message)
-        except smtplib.SMTPNotSupportedError as exc:  # e.g. tls: starttls against a server without it
-            raise _Permanent(f"{type(exc).__name__}: {exc}") from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise _Permanent(f"recipients refused: {', '.join(exc.recipients)}") from None
-        except smtplib.SMTPResponseException as exc:
-            text = (
-                exc.smtp_error.decode(errors="replace")
-                if isinstance(exc.smtp_error, bytes)
-                else exc.smtp_error
-            )
-            error = f"SMTP {exc.smtp_code} {text}".strip()
-            raise (_Permanent if 500 <= exc.smtp_code < 600 else _Retryable)(error) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
-
-    return send
-
-
-def _slack_sender(spec: SlackAlertSpec, payload: Mapping[str, Any]) -> Callable[[float], None]:
-    text = slack_text(payload)
-
-    def send(timeout: float) -> None:
-        from dagster_slack import SlackResource  # slack_sdk is imported only when an alert goes to Slack
-        from slack_sdk.errors import SlackApiError
-
-        client = SlackResource(token=_env(spec.token_env)).get_client()
-        api_url = os.environ.get(SLACK_API_URL_ENV)
-        if api_url:
-            client.base_url = api_url if api_url.endswith("/") else api_url + "/"
-        client.timeout = max(1, math.ceil(timeout))
-        client.retry_handlers = []  # the retries are ours, with our backoff and budget
-        try:
-            client.chat_postMessage(channel=spec.channel, text=text)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            message = f"Slack API HTTP {status}" + (f": {error}" if error else "")
-            raise (_Retryable if status == 429 or status >= 500 else _Permanent)(message) from None
-        except OSError as exc:  # urllib's URLError, timeouts, refused connections
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
-
-    return send
-
-
-def _sender(spec: AlertSpec, payload: Mapping[str, Any]) -> Callable[[float], None]:
-    if spec.webhook is not None:
-        return _webhook_sender(spec.webhook, payload)
-    if spec.email is not None:
-        return _email_sender(spec.email, payload)
-    assert spec.slack is not None
-    return _slack_sender(spec.slack, payload)
-
-
 # --- one tick ---------------------------------------------------------------------------------------------
 
 
@@ -375,7 +182,7 @@ def _deliver(
     log: Any,
 ) -> tuple[int, str | None]:
     """Try one alert with retries and backoff until ``deadline``; (attempts made, masked error or None)."""
-    secrets = _secret_values(item.spec)
+    secrets = secret_values(item.spec)
     delay = policy.first_delay_seconds
     error = "not attempted"
     for attempt in range(1, policy.attempts + 1):
@@ -385,12 +192,12 @@ def _deliver(
         try:
             send(min(policy.attempt_timeout_seconds, remaining))
             return attempt, None
-        except _Permanent as exc:
-            return attempt, _mask(str(exc), secrets)
-        except _Retryable as exc:
-            error = _mask(str(exc), secrets)
+        except Permanent as exc:
+            return attempt, mask(str(exc), secrets)
+        except Retryable as exc:
+            error = mask(str(exc), secrets)
         except Exception as exc:  # a bug or an unexpected library error: still one channel's failure
-            return attempt, _mask(f"{type(exc).__name__}: {exc}", secrets)
+            return attempt, mask(f"{type(exc).__name__}: {exc}", secrets)
         if attempt == policy.attempts:
             break
         if time.monotonic() + delay >= deadline:
@@ -448,7 +255,7 @@ def send_alerts(
     with ThreadPoolExecutor(max_workers=len(pending), thread_name_prefix="spine-alert") as pool:
         futures = []
         for item in pending:
-            send = _sender(item.spec, alert_payload(outcome, run, item.conditions, checks))
+            send = sender_for(item.spec, alert_payload(outcome, run, item.conditions, checks))
             futures.append((item, pool.submit(_deliver, send, item, policy, deadline, context.log)))
         for item, future in futures:
             attempts, error = future.result()

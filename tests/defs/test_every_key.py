@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from spine_dagster.composition import CodeLocation, build_code_location
 from spine_dagster.plan.model import CheckPolicy
 from spine_dagster.settings import Settings
-from spine_dagster.spec.models import PipelineGroupSpec
+from spine_dagster.spec.models import PipelineGroupSpec, SpecModel
 from tests.conftest import evaluate_tick
 
 EVERY_KEY = """
@@ -201,7 +201,7 @@ def _spec_fields(model: type[BaseModel], prefix: str = "") -> set[str]:
     """Every leaf field path of a spec model (nested models expanded; sensor kinds by their type)."""
     paths = set()
     for name, field in model.model_fields.items():
-        nested = [m for m in _models_in(field.annotation) if m.__module__ == PipelineGroupSpec.__module__]
+        nested = [m for m in _models_in(field.annotation) if issubclass(m, SpecModel)]
         if not nested:
             paths.add(prefix + name)
             continue

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +86,43 @@ class Workspace:
 
     def instance(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(self.dagster_home))
+
+
+@contextlib.contextmanager
+def spine_process(ws: Workspace, *args: str, output: Path | None = None) -> Iterator[subprocess.Popen[str]]:
+    """``python -m spine_dagster ARGS`` in its own process group (text pipes, or stdout+stderr to
+    ``output``), killed with its whole group afterwards if it is still running. The instance's tables are
+    created first: two processes creating a SQLite instance's tables at once race."""
+    with ws.instance():
+        pass
+    sink = output.open("w") if output is not None else None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spine_dagster", *args],
+        env=ws.env(), cwd=ws.root, text=True, start_new_session=True,
+        stdout=sink or subprocess.PIPE, stderr=subprocess.STDOUT if sink else subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        if sink is not None:
+            sink.close()
+
+
+def wait_for_step_start(ws: Workspace, job: str, step: str, timeout: float = 120) -> str:
+    """The id of the run of ``job`` in which ``step`` has started, once it has (AssertionError after
+    ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    with ws.instance() as instance:
+        while time.monotonic() < deadline:
+            for record in instance.get_run_records(dg.RunsFilter(job_name=job)):
+                starts = instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START)
+                if any(r.dagster_event.step_key == step for r in starts):
+                    return record.dagster_run.run_id
+            time.sleep(0.1)
+    raise AssertionError(f"{job}: step {step} never started")
 
 
 @pytest.fixture(name="ws")

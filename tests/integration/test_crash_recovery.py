@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import dagster as dg
 
 from tests.conftest import evaluate_tick
-from tests.integration.conftest import Workspace
+from tests.integration.conftest import Workspace, spine_process, wait_for_step_start
 
 SLOW = """
 apiVersion: spine.io/v1
@@ -39,32 +36,15 @@ spec:
 
 def _kill_during(ws: Workspace, group: str, step: str, *extra: str) -> str:
     """Start `spine run GROUP`, SIGKILL it once STEP has started, and return the run id it left behind."""
-    with ws.instance() as instance:  # created first: two processes creating a SQLite instance's tables race
-        process = subprocess.Popen(
-            [sys.executable, "-m", "spine_dagster", "run", group, *extra],
-            env=ws.env(),
-            cwd=ws.root,
-            stdout=(ws.root / "killed-run.out").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 120
+    output = ws.root / "killed-run.out"
+    with spine_process(ws, "run", group, *extra, output=output) as process:
         try:
-            while time.monotonic() < deadline:
-                for record in instance.get_run_records(dg.RunsFilter(job_name=group.replace(".", "__"))):
-                    run_id = record.dagster_run.run_id
-                    started = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
-                    if any(r.dagster_event.step_key == step for r in started):
-                        os.killpg(process.pid, signal.SIGKILL)
-                        process.wait(timeout=10)
-                        return run_id
-                time.sleep(0.1)
-            output = (ws.root / "killed-run.out").read_text()
-            raise AssertionError(f"step {step} never started; spine run said:\n{output}")
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+            run_id = wait_for_step_start(ws, group.replace(".", "__"), step)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; spine run said:\n{output.read_text()}") from None
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        return run_id
 
 
 def _claimed(instance: dg.DagsterInstance, pool: str) -> set[str]:

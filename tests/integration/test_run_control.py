@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+import signal
 import time
 
 import dagster as dg
 import psutil
 
-from tests.integration.conftest import Workspace
+from tests.integration.conftest import Workspace, spine_process, wait_for_step_start
 
 HOLDER = """
 apiVersion: spine.io/v1
@@ -42,36 +41,12 @@ spec:
 """
 
 
-def _start(ws: Workspace, group: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "spine_dagster", "run", group],
-        env=ws.env(), cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-
-
-def _wait_for_step(ws: Workspace, job: str, step: str, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    with ws.instance() as instance:
-        while time.monotonic() < deadline:
-            for record in instance.get_run_records(dg.RunsFilter(job_name=job)):
-                starts = instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START)
-                if any(r.dagster_event.step_key == step for r in starts):
-                    return record.dagster_run.run_id
-            time.sleep(0.1)
-    raise AssertionError(f"{job}: step {step} never started")
-
-
 def test_a_waiting_step_names_the_run_holding_the_slot_and_idles(ws: Workspace) -> None:
     ws.write("holder.yaml", HOLDER)
     ws.write("waiter.yaml", WAITER)
-    with ws.instance():
-        pass  # the instance's tables exist before two processes open it at once
-    holder = _start(ws, "ops.holder")
-    try:
-        holder_run = _wait_for_step(ws, "ops__holder", "hold")
-        waiter = _start(ws, "ops.waiter")
-        try:
+    with spine_process(ws, "run", "ops.holder") as holder:
+        holder_run = wait_for_step_start(ws, "ops__holder", "hold")
+        with spine_process(ws, "run", "ops.waiter") as waiter:
             time.sleep(3)  # the waiter has started its run and is waiting for the slot
             cpu = psutil.Process(waiter.pid).cpu_times()
             time.sleep(3)
@@ -79,13 +54,9 @@ def test_a_waiting_step_names_the_run_holding_the_slot_and_idles(ws: Workspace) 
             used = (after.user + after.system) - (cpu.user + cpu.system)
             assert used < 0.5, f"waiting used {used:.2f} s of CPU in 3 s"
             out, err = waiter.communicate(timeout=60)
-        finally:
-            if waiter.poll() is None:
-                waiter.kill()
         assert waiter.returncode == 0, out + err
         assert f"  ~ write waits for a slot in pool shared, held by run {holder_run} (step hold)" in out
         assert "  + write completed" in out
-    finally:
         holder.communicate(timeout=60)
 
 
@@ -114,11 +85,8 @@ def test_the_groups_timeout_stops_spine_run(ws: Workspace) -> None:
 
 def test_terminate_from_outside_stops_spine_run(ws: Workspace) -> None:
     ws.write("slow.yaml", SLOW.replace("timeout_minutes: 0.05", "timeout_minutes: 10"))
-    with ws.instance():
-        pass
-    process = _start(ws, "ops.slow")
-    try:
-        run_id = _wait_for_step(ws, "ops__slow", "long")
+    with spine_process(ws, "run", "ops.slow") as process:
+        run_id = wait_for_step_start(ws, "ops__slow", "long")
         asked = time.monotonic()
         with ws.instance() as instance:
             instance.run_coordinator.cancel_run(run_id)  # what the UI's Terminate button does
@@ -127,10 +95,6 @@ def test_terminate_from_outside_stops_spine_run(ws: Workspace) -> None:
         with ws.instance() as instance:
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.CANCELED
             assert instance.event_log_storage.get_concurrency_info("shared").claimed_slots == []
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, 9)
-            process.wait()
 
 
 WEEKLY = """
@@ -148,17 +112,11 @@ spec:
 
 def test_ctrl_c_stops_a_partition_range_after_the_current_run(ws: Workspace) -> None:
     ws.write("weekly.yaml", WEEKLY)
-    with ws.instance():
-        pass
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spine_dagster", "run", "ops.weekly", "--partition-range", "2025-11-17..2025-12-05"],
-        env=ws.env(), cwd=ws.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        run_id = _wait_for_step(ws, "ops__weekly", "long")
+    days = "2025-11-17..2025-12-05"
+    with spine_process(ws, "run", "ops.weekly", "--partition-range", days) as process:
+        run_id = wait_for_step_start(ws, "ops__weekly", "long")
         asked = time.monotonic()
-        os.killpg(process.pid, 2)  # Ctrl-C in a terminal signals the whole process group
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in a terminal signals the whole process group
         _, err = process.communicate(timeout=30)
         assert time.monotonic() - asked < 10
         assert process.returncode == 1
@@ -167,20 +125,13 @@ def test_ctrl_c_stops_a_partition_range_after_the_current_run(ws: Workspace) -> 
             runs = instance.get_runs(dg.RunsFilter(job_name="ops__weekly"))
             assert [r.run_id for r in runs] == [run_id]
             assert runs[0].status == dg.DagsterRunStatus.FAILURE
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, 9)
-            process.wait()
 
 
 def test_sigterm_ends_spine_run_within_ten_seconds(ws: Workspace) -> None:
     # What a service manager or `kill` sends to the one process it started.
     ws.write("slow.yaml", SLOW.replace("timeout_minutes: 0.05", "timeout_minutes: 10"))
-    with ws.instance():
-        pass
-    process = _start(ws, "ops.slow")
-    try:
-        run_id = _wait_for_step(ws, "ops__slow", "long")
+    with spine_process(ws, "run", "ops.slow") as process:
+        run_id = wait_for_step_start(ws, "ops__slow", "long")
         asked = time.monotonic()
         process.terminate()
         process.communicate(timeout=30)
@@ -188,7 +139,3 @@ def test_sigterm_ends_spine_run_within_ten_seconds(ws: Workspace) -> None:
         with ws.instance() as instance:
             run = instance.get_run_by_id(run_id)
             assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, 9)
-            process.wait()
