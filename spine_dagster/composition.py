@@ -21,10 +21,13 @@ from dataclasses import dataclass
 import dagster as dg
 
 from .defs import (
+    AssetLayout,
     OpCatalog,
     SpineDagsterTranslator,
     bind_job,
     build_alert_sensors,
+    build_group_assets,
+    build_group_graph,
     build_group_job,
     build_outcome_sensors,
     build_problem_defs,
@@ -33,6 +36,8 @@ from .defs import (
     build_sensors,
     build_table_assets,
     build_table_checks,
+    group_by_table,
+    partition_check_params,
 )
 from .errors import Diagnostic, GroupNotFoundError, InvalidGroupSpecError, SpineError
 from .pipelines.discovery import discover_pipelines
@@ -176,16 +181,23 @@ def build_code_location(
     runtime = SpineRuntime(jobs=bindings, registry=registry)  # sees `bindings` as they are filled below
     resources = _resources(settings, runtime)
     catalog = OpCatalog(registry, translator)
+    layout = AssetLayout.of(plans, registry)
+    kind = "postgres" if settings.warehouse_url.startswith("postgres") else "duckdb"
     jobs: dict[str, dg.JobDefinition] = {}
+    group_assets: list[dg.AssetsDefinition] = []
     for plan in plans:
         try:
-            binding = bind_job(plan, registry, translator)
-            job = build_group_job(binding, catalog, translator, resources)
+            binding = bind_job(plan, registry, translator, layout)
+            graph = build_group_graph(binding, catalog, translator)
+            job = build_group_job(binding, graph, registry, translator, resources)
+            assets = build_group_assets(binding, graph, registry, translator, kind)
         except (ValueError, dg.DagsterInvalidDefinitionError) as exc:
             diags.append(plan.group.source.diagnostic(("name",), f"cannot build Dagster job: {exc}"))
             continue
         jobs[plan.name] = job
         bindings[job.name] = binding
+        if assets is not None:
+            group_assets.append(assets)
 
     if diags and settings.strict:
         raise SpineError(
@@ -193,7 +205,7 @@ def build_code_location(
             + "\n".join(d.format() for d in diags),
             diagnostics=diags,
         )
-    definitions = _definitions(settings, registry, translator, runtime, diags, jobs, resources)
+    definitions = _definitions(settings, registry, translator, runtime, diags, jobs, group_assets, resources)
     return CodeLocation(definitions, runtime, tuple(diags), translator)
 
 
@@ -219,10 +231,11 @@ def _definitions(
     runtime: SpineRuntime,
     diags: Sequence[Diagnostic],
     jobs: dict[str, dg.JobDefinition],
+    group_assets: list[dg.AssetsDefinition],
     resources: dict[str, object],
 ) -> dg.Definitions:
-    """Jobs plus their schedules, sensors and alert sensors, the outcome sensors, the problems asset and the
-    table assets."""
+    """Jobs plus their schedules, sensors and alert sensors, the outcome sensors, the problems asset, the
+    groups' graph-backed assets, the other tables as external assets, and the tables' checks."""
 
     def status_of(instance: dg.DagsterInstance, run_id: str) -> str | None:
         outcome = runtime.outcome_of(instance, run_id)
@@ -248,11 +261,19 @@ def _definitions(
     )
     sensors.append(problems_sensor)
     warehouse_kind = "postgres" if settings.warehouse_url.startswith("postgres") else "duckdb"
+    producers = group_by_table(runtime.jobs)
+    partitioned = {}
+    for table, binding in producers.items():
+        params_of = partition_check_params(binding, table, registry)
+        partitions_def = translator.get_partitions_def(binding.plan.spec)
+        if params_of is not None and partitions_def is not None:
+            partitioned[table] = (partitions_def, params_of)
+    external = build_table_assets(registry, translator, warehouse_kind, frozenset(producers))
     return dg.Definitions(
         jobs=list(jobs.values()),
         schedules=schedules,
         sensors=sensors,
-        assets=[problems_spec, *build_table_assets(registry, translator, warehouse_kind)],
-        asset_checks=[problems_check, *build_table_checks(registry, translator)],
+        assets=[problems_spec, *group_assets, *external],
+        asset_checks=[problems_check, *build_table_checks(registry, translator, partitioned)],
         resources=resources,
     )

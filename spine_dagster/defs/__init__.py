@@ -5,9 +5,15 @@ is :mod:`spine_dagster.composition`'s job."""
 from __future__ import annotations
 
 from .alerts import AlertDelivery, build_alert_sensors
-from .assets import build_table_assets, build_table_checks
+from .assets import (
+    build_group_assets,
+    build_table_assets,
+    build_table_checks,
+    group_by_table,
+    partition_check_params,
+)
 from .config import build_job_config, example_run_config, run_config_for
-from .jobs import OpCatalog, bind_job, build_group_job, step_aliases
+from .jobs import AssetLayout, OpCatalog, bind_job, build_group_graph, build_group_job, step_aliases
 from .outcome import build_outcome_sensors
 from .partitions import PartitionKeys
 from .problems import build_problem_defs
@@ -17,12 +23,15 @@ from .triggers import build_schedules, build_sensors
 
 __all__ = [
     "AlertDelivery",
+    "AssetLayout",
     "OpCatalog",
     "PartitionKeys",
     "SpineDagsterTranslator",
     "TranslatorSettings",
     "bind_job",
     "build_alert_sensors",
+    "build_group_assets",
+    "build_group_graph",
     "build_group_job",
     "build_job_config",
     "build_outcome_sensors",
@@ -33,6 +42,8 @@ __all__ = [
     "build_table_assets",
     "build_table_checks",
     "example_run_config",
+    "group_by_table",
+    "partition_check_params",
     "run_config_for",
     "step_aliases",
 ]

@@ -115,6 +115,16 @@ class SpineDagsterTranslator:
         """The asset group of a table: its schema. Example: ``finra_otc.weekly_volume`` -> ``finra_otc``."""
         return self.sanitize(table.split(".")[0])
 
+    def get_table_output_name(self, table: str) -> str:
+        """The op output that stands for a table in its group's graph-backed assets.
+        Example: ``finra_otc.symbol_week`` -> ``finra_otc__symbol_week``."""
+        return self.sanitize(table)
+
+    def get_step_asset_key(self, plan: GroupPlan, alias: str) -> dg.AssetKey:
+        """The asset of a leaf step that writes no table, in a group whose graph has assets (Dagster needs
+        every leaf of a graph-backed asset to produce one). Example: ``AssetKey(["my_group", "notify"])``."""
+        return dg.AssetKey([self.get_job_name(plan.spec), alias])
+
     def get_check_name(self, check: QualityCheck) -> str:
         """The asset check name of a pipeline's quality check. Example: ``reject_rate`` -> ``reject_rate``."""
         return self.sanitize(check.name)

@@ -33,11 +33,14 @@ class CheckScope:
     """What a quality check looks at.
 
     ``kind="step"``: the data one step has just written, described by that step's final ``params`` and its
-    ``partition_key``. ``kind="table"``: the whole table, when the check runs on its own (the asset check
-    launched from the Dagster UI or ``dagster asset check``): there is no step, so no params.
+    ``partition_key``. ``kind="partition"``: the check runs on its own for one partition (the asset check of
+    a partitioned table, launched from the Dagster UI for a partition): ``params`` are those the table's
+    producing step runs with for that partition, so a check reads them exactly as in ``kind="step"``.
+    ``kind="table"``: the whole table, when the check runs on its own without a partition: there is no
+    step, so no params.
     """
 
-    kind: Literal["step", "table"]
+    kind: Literal["step", "partition", "table"]
     params: Mapping[str, Any] = field(default_factory=dict)
     partition_key: str | None = None
 
@@ -59,6 +62,13 @@ class CheckContext:
         """The check of a step, right after it wrote: scoped to that step's params and partition."""
         scope = CheckScope("step", params=ctx.params, partition_key=ctx.partition_key)
         return cls(scope, ctx.warehouse, ctx.log)
+
+    @classmethod
+    def for_partition(
+        cls, warehouse: Any, params: Mapping[str, Any], partition_key: str, log: logging.Logger
+    ) -> CheckContext:
+        """A check run on its own for one partition of its table (scoped like the step's own check)."""
+        return cls(CheckScope("partition", params=params, partition_key=partition_key), warehouse, log)
 
     @classmethod
     def for_table(cls, warehouse: Any, log: logging.Logger | None = None) -> CheckContext:

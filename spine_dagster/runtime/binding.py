@@ -59,6 +59,12 @@ class StepBinding:
     lets it compute (``None``: Dagster's own delay applies). ``asset_keys`` maps every table the step's
     pipeline writes or checks to its asset key; ``check_names`` maps the pipeline's check names to the
     asset check names.
+
+    ``produces`` maps each table whose asset this step produces (:mod:`spine_dagster.plan.ownership`) to its
+    op output: in a run of the group's assets (materialized from the asset graph) the step yields that
+    output and Dagster records the materialization; every other write is recorded by the step itself.
+    ``partitioned`` holds the tables whose asset has this job's partitions: their materializations and check
+    evaluations carry the run's partition key.
     """
 
     step: StepPlan
@@ -66,6 +72,8 @@ class StepBinding:
     retry_delay_cap: float | None
     asset_keys: Mapping[str, dg.AssetKey] = field(default_factory=dict)
     check_names: Mapping[str, str] = field(default_factory=dict)
+    produces: Mapping[str, str] = field(default_factory=dict)
+    partitioned: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,15 @@ class SpineRuntime:
     def step_for(self, job_name: str, alias: str) -> tuple[JobBinding, StepBinding]:
         job = self.jobs[job_name]
         return job, job.step(alias)
+
+    def step_of(self, context: dg.OpExecutionContext) -> tuple[JobBinding, StepBinding]:
+        """The job and step an op invocation stands for, in the group's job or in a run of its assets.
+
+        In an asset run the op sits inside the group's graph (named like the group's job), one level down.
+        """
+        handle = context.op_handle
+        job_name = handle.parent.name if handle.parent is not None else context.job_name
+        return self.step_for(job_name, handle.name)
 
     def outcome_of(self, instance: dg.DagsterInstance, run_id: str) -> GroupOutcome | None:
         """The spine outcome of a run of one of these jobs (None for any other run)."""

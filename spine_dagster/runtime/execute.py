@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -29,7 +30,7 @@ from ..plan.planner import params_for_run
 from .binding import JobBinding, SpineRuntime, StepBinding
 from .failfast import arm_fail_fast
 from .outcome import BATCH_TAG
-from .quality import evaluate_checks, jsonable, log_materializations
+from .quality import RESULT_OUTPUT, evaluate_checks, jsonable, record_materializations
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +119,12 @@ def capped_retry(step: StepBinding, retry_number: int) -> dg.RetryRequested | No
 
 def execute_step(
     context: dg.OpExecutionContext, runtime: SpineRuntime, run_params: Mapping[str, Any]
-) -> None:
-    """Run the step this op invocation stands for (under ``on_failure: stop``, a final failure stops the run)."""
-    job, step = runtime.step_for(context.job_name, context.op_handle.name)
+) -> Iterator[dg.Output]:
+    """Run the step this op invocation stands for and yield its outputs (under ``on_failure: stop``, a final
+    failure stops the run)."""
+    job, step = runtime.step_of(context)
     try:
-        _execute_step(context, runtime, job, step, run_params)
+        yield from _execute_step(context, runtime, job, step, run_params)
     except Exception:
         if job.plan.policy.on_failure == "stop":
             arm_fail_fast(context)
@@ -135,7 +137,7 @@ def _execute_step(
     job: JobBinding,
     binding: StepBinding,
     run_params: Mapping[str, Any],
-) -> None:
+) -> Iterator[dg.Output]:
     step = binding.step
     pipeline = runtime.registry.get(step.pipeline)
     params = dict(run_params)
@@ -164,10 +166,14 @@ def _execute_step(
         log=context.log,  # type: ignore[arg-type]  # DagsterLogManager quacks like a Logger
         warehouse=warehouse,
     )
+    started = time.monotonic()
     try:
         with step_timeout(step.timeout_seconds, step.name):
             result = pipeline.run(ctx, model)
-            log_materializations(context, binding, ctx, result)
+        # Outputs are yielded outside the timer: the alarm must not go off inside Dagster's own handling
+        # of them. The checks then get what is left of the step's time.
+        yield from record_materializations(context, binding, ctx, result)
+        with step_timeout(_time_left(step.timeout_seconds, started, step.name), step.name):
             evaluate_checks(context, binding, pipeline, ctx)
     except dg.Failure:
         raise
@@ -181,7 +187,18 @@ def _execute_step(
     finally:
         if warehouse is not None:
             warehouse.close()
-    context.add_output_metadata(_output_metadata(attempt, batch_id, ctx, result))
+    if not context.has_assets_def or RESULT_OUTPUT in context.selected_output_names:
+        yield dg.Output(None, RESULT_OUTPUT, metadata=_output_metadata(attempt, batch_id, ctx, result))
+
+
+def _time_left(seconds: float | None, started: float, step: str) -> float | None:
+    """What remains of a step's timeout; :class:`StepTimeoutError` when nothing does."""
+    if not seconds:
+        return None
+    left = seconds - (time.monotonic() - started)
+    if left <= 0:
+        raise StepTimeoutError(f"step {step!r} exceeded its timeout of {seconds:g} seconds")
+    return left
 
 
 def _validated_params(

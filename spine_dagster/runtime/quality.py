@@ -12,6 +12,7 @@ from ..pipelines.base import CheckOutcome, Pipeline, QualityCheck, StepResult
 from ..pipelines.context import CheckContext, StepContext
 from .binding import StepBinding
 
+RESULT_OUTPUT = "result"  # every step op's Nothing output, which depends_on edges leave from
 _SEVERITY = {"error": dg.AssetCheckSeverity.ERROR, "warn": dg.AssetCheckSeverity.WARN}
 
 
@@ -39,13 +40,22 @@ def outcome_metadata(outcome: CheckOutcome) -> dict[str, Any]:
     return {k: metadata_value(v) for k, v in outcome.metadata.items() if v is not None}
 
 
-def log_materializations(
+def record_materializations(
     context: dg.OpExecutionContext, binding: StepBinding, ctx: StepContext, result: StepResult
-) -> None:
-    """One materialization per table the step wrote, with its row count, metrics and preview."""
+) -> list[dg.Output]:
+    """One materialization per table the step wrote, with its row count, metrics and preview.
+
+    A table whose asset this step produces, in a run of the group's assets, comes back as the op output to
+    yield (Dagster records the materialization of a selected asset output itself); every other write is
+    logged here. Both carry the run's partition when the table's asset has the job's partitions.
+    """
     step = binding.step
     shared = {k: metadata_value(v) for k, v in result.metrics.items() if not isinstance(v, dict | list)}
+    partition = context.partition_key if context.has_partition_key else None
+    selected = context.selected_output_names if context.has_assets_def else frozenset()
+    outputs = []
     for table, rows in result.rows_written.items():
+        description = f"{rows} rows written by {ctx.group} / {step.name} ({step.pipeline})"
         metadata: dict[str, Any] = {
             "rows": rows,
             "spine/group": ctx.group,
@@ -56,13 +66,19 @@ def log_materializations(
         preview = result.previews.get(table)
         if preview:
             metadata["preview"] = dg.MetadataValue.md(preview)
+        output = binding.produces.get(table)
+        if output is not None and output in selected:
+            outputs.append(dg.Output(None, output, metadata=metadata))  # (an output has no description)
+            continue
         context.log_event(
             dg.AssetMaterialization(
                 asset_key=binding.asset_keys[table],
-                description=f"{rows} rows written by {ctx.group} / {step.name} ({step.pipeline})",
+                description=description,
                 metadata=metadata,
+                partition=partition if table in binding.partitioned else None,
             )
         )
+    return outputs
 
 
 def evaluate_checks(
@@ -74,6 +90,7 @@ def evaluate_checks(
     """
     step = binding.step
     check_ctx = CheckContext.for_step(ctx)
+    partition = context.partition_key if context.has_partition_key else None
     blocking_failures = []
     for check in pipeline.checks:
         policy = step.check_policies[check.name]
@@ -87,6 +104,7 @@ def evaluate_checks(
                 description=outcome.message,
                 metadata=outcome_metadata(outcome),
                 blocking=policy.blocking,
+                partition=partition if check.table in binding.partitioned else None,
             )
         )
         level = context.log.info if outcome.passed else context.log.warning

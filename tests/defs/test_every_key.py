@@ -461,8 +461,21 @@ def test_sensors_reach_dagster_and_evaluate(
 
 def test_tables_and_checks_reach_the_asset_graph(location: CodeLocation) -> None:
     defs = location.definitions
-    specs = {spec.key: spec for spec in defs.assets if isinstance(spec, dg.AssetSpec)}  # type: ignore[union-attr]
+    specs = {
+        spec.key: spec
+        for asset in defs.assets or []
+        for spec in (asset.specs if isinstance(asset, dg.AssetsDefinition) else [asset])  # type: ignore[list-item]
+    }
     weekly = specs[dg.AssetKey(["finra_otc", "weekly_volume"])]
+    # produced by the group's graph (its last writer), with the group's partitions
+    graph = defs.resolve_asset_graph()
+    assert graph.get(weekly.key).is_materializable
+    assert weekly.partitions_def == defs.resolve_job_def("every__key").partitions_def is not None
+    assert weekly.metadata["spine/produced_by"] == "group every.key, step normalize"
+    # a table no group writes stays external: lineage only, unpartitioned
+    symbol_week = specs[dg.AssetKey(["finra_otc", "symbol_week"])]
+    assert not graph.get(symbol_week.key).is_materializable
+    assert symbol_week.partitions_def is None
     assert [d.asset_key for d in weekly.deps] == [dg.AssetKey(["finra_otc", "raw_weekly"])]
     assert weekly.group_name == "finra_otc" and weekly.kinds == {"duckdb"}
     # the description is what the pipeline declares, then what the framework knows (who writes it)
