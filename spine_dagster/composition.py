@@ -276,4 +276,5 @@ def _definitions(
         assets=[problems_spec, *group_assets, *external],
         asset_checks=[problems_check, *build_table_checks(registry, translator, partitioned)],
         resources=resources,
+        executor=translator.get_asset_executor(),
     )

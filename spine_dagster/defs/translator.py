@@ -210,13 +210,23 @@ class SpineDagsterTranslator:
         policy = plan.policy
         if policy.execution == "sequential":
             return dg.in_process_executor
+        return self._multiprocess(policy.max_concurrency)
+
+    def get_asset_executor(self) -> dg.ExecutorDefinition:
+        """The executor of runs Dagster builds from an asset selection (Materialize in the asset graph,
+        ``dagster asset materialize``, a check run alone): multiprocess, as many steps at once as there are
+        CPUs (``depends_on`` edges and pools still order and bound them), step processes started like a
+        parallel group's. A run can span several groups, so no single group's policy applies."""
+        return self._multiprocess(0)
+
+    def _multiprocess(self, max_concurrent: int) -> dg.ExecutorDefinition:
         start: dict[str, object] = {}
         if self.settings.multiprocess_start_method == "forkserver":
             # Step processes fork from a server that has already imported the definitions code.
             start = {"preload_modules": ["dagster._core.executor.multiprocess", "spine_dagster.composition"]}
         return dg.multiprocess_executor.configured(
             {
-                "max_concurrent": policy.max_concurrency,
+                "max_concurrent": max_concurrent,
                 "start_method": {self.settings.multiprocess_start_method: start},
             }
         )
