@@ -23,6 +23,7 @@ from .output import dump_json, print_diagnostics, table
 
 def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``spine validate``: load and plan every file; the valid groups and every error (exit 1 if any)."""
+    from ..plan.ownership import table_ownership
     from ..spec import load_groups
 
     targets = args.paths or [args.groups_dir]
@@ -30,18 +31,39 @@ def cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plugins = plugin_problems(args)
     diags = [*plugins, *result.diagnostics]
     valid: list[Any] = []
+    plans: list[Any] = []
     for group in result.groups:
         try:
-            plan_for(args, group, None)
+            plans.append(plan_for(args, group, None))
             valid.append(group)
         except SpineError as exc:
             diags.extend(exc.diagnostics)
+    # Which step produces each table's Dagster asset, said where more than one step writes a table.
+    ownership = table_ownership(plans, default_registry(args))
     if args.format == "json":
-        dump_json({"valid": [g.name for g in valid], "errors": [d.to_json() for d in diags]}, out)
+        shared = [
+            {
+                "table": table,
+                "owner": {"group": ownership.owners[table].group, "step": ownership.owners[table].step},
+                "writers": [{"group": w.group, "step": w.step} for w in writers],
+            }
+            for table, writers in sorted(ownership.writers.items())
+            if len(writers) > 1
+        ]
+        dump_json(
+            {
+                "valid": [g.name for g in valid],
+                "errors": [d.to_json() for d in diags],
+                "shared_tables": shared,
+            },
+            out,
+        )
     else:
         print_diagnostics(diags, out, show_source=args.show_source)
         for group in valid:
             print(f"ok  {group.name}  ({group.source.path})", file=out)
+        for note in ownership.notes():
+            print(f"note  {note}", file=out)
         in_files = diags[len(plugins) :]
         files = {d.path for d in in_files}
         print(

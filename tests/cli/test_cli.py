@@ -88,6 +88,7 @@ def test_validate_json_shape(groups: Path) -> None:
                 "kind": "InvalidGroupSpecError",
             }
         ],
+        "shared_tables": [],
     }
 
 
@@ -99,6 +100,42 @@ def test_validate_good_files_exits_zero_and_checks_pipelines(groups: Path, tmp_p
     assert result.returncode == 1
     assert json.loads(result.stdout)["errors"][0]["kind"] == "StepNotFoundError"
     assert run("validate", str(other), "--skip-pipeline-check").returncode == 0
+
+
+SHARED_WRITER = """\
+name: {name}
+steps:
+  - {{name: {first}, pipeline: finra.otc_transparency.ingest_week, params: {{week_ending: "2025-11-21", tier: OTC}}}}
+  - {{name: {second}, pipeline: finra.otc_transparency.ingest_week, params: {{week_ending: "2025-11-28", tier: OTC}},
+     depends_on: [{first}]}}
+"""
+
+
+def test_validate_says_which_group_produces_a_table_several_write(tmp_path: Path) -> None:
+    """Two groups (two steps each) write finra_otc.raw_weekly: the first group by name produces its asset,
+    from its last writer, whatever the file order; validate says so and still exits 0."""
+    (tmp_path / "a.yaml").write_text(SHARED_WRITER.format(name="zeta.load", first="one", second="two"))
+    (tmp_path / "b.yaml").write_text(SHARED_WRITER.format(name="alpha.load", first="early", second="late"))
+    result = run("--groups-dir", str(tmp_path), "validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "note  table finra_otc.raw_weekly is written by 4 steps: alpha.load (step late) produces its Dagster "
+        "asset (first group by name, its last writer); alpha.load (step early), zeta.load (step one), "
+        "zeta.load (step two) record materializations on it"
+    ) in result.stdout
+    data = json.loads(run("--groups-dir", str(tmp_path), "validate", "--format", "json").stdout)
+    assert data["shared_tables"] == [
+        {
+            "table": "finra_otc.raw_weekly",
+            "owner": {"group": "alpha.load", "step": "late"},
+            "writers": [
+                {"group": "alpha.load", "step": "early"},
+                {"group": "alpha.load", "step": "late"},
+                {"group": "zeta.load", "step": "one"},
+                {"group": "zeta.load", "step": "two"},
+            ],
+        }
+    ]
 
 
 def test_validate_every_invalid_fixture_fails_cleanly() -> None:
