@@ -91,6 +91,7 @@ def batch_id_for(context: dg.OpExecutionContext, plan: GroupPlan) -> str:
 def attempt_for(context: dg.OpExecutionContext) -> int:
     """1-based attempt of this step, counting retries and earlier runs of a re-execution."""
     attempt = context.retry_number + 1
+    step_key = str(context.op_handle)  # "STEP" in the group's job, "JOB.STEP" in a run of its assets
     run = context.dagster_run
     parent = run.parent_run_id
     while parent:
@@ -98,10 +99,10 @@ def attempt_for(context: dg.OpExecutionContext) -> int:
         if parent_run is None:
             break
         for record in context.instance.all_logs(parent, of_type=dg.DagsterEventType.STEP_START):
-            if record.dagster_event is not None and record.dagster_event.step_key == context.op_handle.name:
+            if record.dagster_event is not None and record.dagster_event.step_key == step_key:
                 attempt += 1
         for record in context.instance.all_logs(parent, of_type=dg.DagsterEventType.STEP_RESTARTED):
-            if record.dagster_event is not None and record.dagster_event.step_key == context.op_handle.name:
+            if record.dagster_event is not None and record.dagster_event.step_key == step_key:
                 attempt += 1
         parent = parent_run.parent_run_id
     return attempt
