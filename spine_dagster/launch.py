@@ -12,6 +12,7 @@ in the environment (step processes inherit only the environment) and the built
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -132,7 +133,7 @@ def idle_pool_waits() -> Iterator[None]:
         InstanceConcurrencyContext.interval_to_next_pending_claim_check = original  # type: ignore[method-assign]
 
 
-class _Progress(threading.Thread):
+class StepProgress(threading.Thread):
     """Polls the run's event log and reports step transitions as they happen, and which run holds the
     slot a waiting step needs."""
 
@@ -249,7 +250,7 @@ def _execute(
     log_path = settings.home.resolve() / "logs" / f"spine-run-{invocation}.log"
     with dg.DagsterInstance.get() as instance:
         run = create_run(instance, job_def, recon, run_config=run_config, tags=tags, parent=parent)
-        progress = _Progress(instance, run.run_id, aliases, emit or (lambda _line: None))
+        progress = StepProgress(instance, run.run_id, aliases, emit or (lambda _line: None))
         watch = _Watch(instance, run.run_id, float(max_runtime) if max_runtime else None)
         progress.start()
         watch.start()
@@ -319,6 +320,40 @@ def rerun_from_failure(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class RunRequest:
+    """What a run of a group's job is created with, however it is then executed (here or by the queue)."""
+
+    job_name: str
+    run_config: Mapping[str, Any]
+    tags: Mapping[str, str]
+
+
+def partition_tags(job_def: Any, partition: str) -> dict[str, str]:
+    """The tags Dagster's own partition launches carry (Partitions tab, backfills, tag limits)."""
+    import dagster as dg
+
+    tags = {"dagster/partition": partition, "dagster/partition_set": f"{job_def.name}_partition_set"}
+    if isinstance(job_def.partitions_def, dg.MultiPartitionsDefinition):
+        key = job_def.partitions_def.get_partition_key_from_str(partition)
+        tags.update({f"dagster/partition/{dim}": value for dim, value in key.keys_by_dimension.items()})
+    return tags
+
+
+def run_request(
+    location: CodeLocation, group_name: str, run_params: Mapping[str, Any], partition: str | None
+) -> RunRequest:
+    """The job, run config and tags of one run of a group (:class:`GroupNotFoundError` if it has no job)."""
+    from .defs.config import run_config_for
+    from .plan.batch import group_batch_id
+
+    job = location.job_for_group(group_name)
+    tags = {BATCH_TAG: group_batch_id(group_name)}
+    if partition is not None:
+        tags.update(partition_tags(location.definitions.resolve_job_def(job.job_name), partition))
+    return RunRequest(job.job_name, run_config_for(job, dict(run_params)), tags)
+
+
 def run_group(
     location: CodeLocation,
     settings: Settings,
@@ -328,24 +363,11 @@ def run_group(
     partition: str | None = None,
     emit: Callable[[str], None] | None = None,
 ) -> GroupOutcome:
-    """Execute a group's job and return its spine outcome (also recorded as run tags).
+    """Execute a group's job in this process and return its spine outcome (also recorded as run tags).
 
     Raises :class:`~spine_dagster.errors.GroupNotFoundError` when the group has no job in ``location``.
     """
-    import dagster as dg
-
-    from .defs.config import run_config_for
-    from .plan.batch import group_batch_id
-
-    job = location.job_for_group(group_name)
-    job_name = job.job_name
-    tags = {BATCH_TAG: group_batch_id(group_name)}
-    if partition is not None:  # the tags Dagster's own partition launches carry (Partitions tab, backfills)
-        tags["dagster/partition"] = partition
-        tags["dagster/partition_set"] = f"{job_name}_partition_set"
-        job_def = location.definitions.resolve_job_def(job_name)
-        if isinstance(job_def.partitions_def, dg.MultiPartitionsDefinition):
-            key = job_def.partitions_def.get_partition_key_from_str(partition)
-            tags.update({f"dagster/partition/{dim}": value for dim, value in key.keys_by_dimension.items()})
-    run_config = run_config_for(job, dict(run_params))
-    return _execute(location, settings, job_name, emit, run_config=run_config, tags=tags)
+    request = run_request(location, group_name, run_params, partition)
+    return _execute(
+        location, settings, request.job_name, emit, run_config=request.run_config, tags=request.tags
+    )

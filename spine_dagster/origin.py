@@ -63,11 +63,14 @@ def workspace_yaml(workdir: Path) -> str:
 
 def remote_job_origin(job_name: str, workdir: Path | None = None) -> Any:
     """The remote origin a launched run of ``job_name`` carries (location and repository as in the UI)."""
-    from dagster._core.remote_origin import (
-        ManagedGrpcPythonEnvCodeLocationOrigin,
-        RemoteJobOrigin,
-        RemoteRepositoryOrigin,
-    )
+    from dagster._core.remote_origin import RemoteJobOrigin
+
+    return RemoteJobOrigin(remote_repository_origin(workdir), job_name)
+
+
+def remote_repository_origin(workdir: Path | None = None) -> Any:
+    """The code location's repository as the UI and the daemon name it (location ``spine``, ``__repository__``)."""
+    from dagster._core.remote_origin import ManagedGrpcPythonEnvCodeLocationOrigin, RemoteRepositoryOrigin
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
     workdir = (workdir or Path.cwd()).resolve()
@@ -78,7 +81,7 @@ def remote_job_origin(job_name: str, workdir: Path | None = None) -> Any:
         working_directory=str(workdir),
     )
     location = ManagedGrpcPythonEnvCodeLocationOrigin(target, location_name=location_name(workdir))
-    return RemoteJobOrigin(RemoteRepositoryOrigin(location, REPOSITORY), job_name)
+    return RemoteRepositoryOrigin(location, REPOSITORY)
 
 
 def create_run(
@@ -119,4 +122,4 @@ def create_run(
     )
 
 
-__all__ = ["create_run", "location_name", "remote_job_origin", "workspace_yaml"]
+__all__ = ["create_run", "location_name", "remote_job_origin", "remote_repository_origin", "workspace_yaml"]

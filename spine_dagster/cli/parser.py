@@ -87,6 +87,12 @@ def _add_run(sub: _Subparsers) -> None:
         metavar="FROM..TO",
         help="every week from FROM to TO (dates), times every static value: one run each, oldest first",
     )
+    p.add_argument(
+        "--queue",
+        action="store_true",
+        help="submit to Dagster's run queue (the daemon runs it) and follow it; several partitions become "
+        "one Dagster backfill",
+    )
     _finish(p, cmd_run, ("table", "json"), skip_pipeline_check=False)
 
 

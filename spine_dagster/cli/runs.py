@@ -124,6 +124,11 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     def emit(line: str) -> None:
         print(line, file=out, flush=True)
 
+    if args.queue:
+        outcomes = _run_queued(
+            args, location, spec, run_params, [key for key, _ in runs], emit if table else None
+        )
+        return _report(args, settings, outcomes, out, emit, expected=len(runs))
     outcomes = []
     for key, _filled in runs:
         if table:
@@ -144,15 +149,63 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if left and interrupted_by_signal(outcome.run_id):
             print(f"spine: interrupted; {left} more run(s) not started", file=err, flush=True)
             break
+    return _report(args, settings, outcomes, out, emit, expected=len(runs), printed=True)
+
+
+def _run_queued(
+    args: argparse.Namespace,
+    location: Any,
+    spec: Any,
+    run_params: dict[str, Any],
+    keys: list[str | None],
+    emit: Callable[[str], None] | None,
+) -> list[Any]:
+    """``spine run --queue``: one queued run, or a Dagster backfill of several partitions (spine_dagster.queue)."""
+    from ..queue import submit_backfill, submit_group
+
+    where = f", {len(keys)} partitions" if len(keys) > 1 else (f", partition {keys[0]}" if keys[0] else "")
+    if emit is not None:
+        emit(f"queueing {spec.name} ({len(spec.steps)} steps, {spec.policy.execution}{where})")
+    if len(keys) > 1:
+        _backfill, outcomes = submit_backfill(
+            location, spec.name, run_params, [k for k in keys if k is not None], emit=emit
+        )
+        return outcomes
+    return [submit_group(location, spec.name, run_params, partition=keys[0], emit=emit)]
+
+
+def _report(
+    args: argparse.Namespace,
+    settings: Any,
+    outcomes: list[Any],
+    out: TextIO,
+    emit: Callable[[str], None],
+    *,
+    expected: int,
+    printed: bool = False,
+) -> int:
+    """The outcome(s) of ``spine run`` and its exit code: 0 only if all ``expected`` runs ran and completed.
+
+    ``printed``: each run's table was already printed as it ended (in-process runs).
+    """
+    table = args.format == "table"
     if not table:
-        data = outcomes[0].to_json() if len(outcomes) == 1 else {"runs": [o.to_json() for o in outcomes]}
+        data = (
+            outcomes[0].to_json()
+            if expected == 1 == len(outcomes)
+            else {"runs": [o.to_json() for o in outcomes]}
+        )
         dump_json(data, out)
     else:
+        if not printed:
+            for outcome in outcomes:
+                print_outcome(args.format, outcome, out)
         if len(outcomes) > 1:
             done = sum(o.status == "completed" for o in outcomes)
             emit(f"{done} of {len(outcomes)} runs completed")
         _where_to_look(settings, emit)
-    return EXIT_OK if all(o.status == "completed" for o in outcomes) else EXIT_INVALID
+    ok = len(outcomes) == expected and all(o.status == "completed" for o in outcomes)
+    return EXIT_OK if ok else EXIT_INVALID
 
 
 def _where_to_look(settings: Any, emit: Callable[[str], None]) -> None:

@@ -50,7 +50,9 @@ def _table_spec(
         description += f"Warehouse table {table}, written by {written_by}; produced by {produced_by}."
         metadata["spine/produced_by"] = produced_by
     else:
-        description += f"Warehouse table {table}, written by {written_by} (no group runs them: not materializable)."
+        description += (
+            f"Warehouse table {table}, written by {written_by} (no group runs them: not materializable)."
+        )
     return dg.AssetSpec(
         key=translator.get_asset_key(table),
         description=description,

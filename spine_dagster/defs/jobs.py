@@ -117,7 +117,8 @@ def bind_job(
         plan=plan,
         aliases=aliases,
         steps={
-            aliases.alias(step.name): _bind_step(plan, step, registry, translator, layout) for step in plan.steps
+            aliases.alias(step.name): _bind_step(plan, step, registry, translator, layout)
+            for step in plan.steps
         },
         partition_params=None if parts is None else functools.partial(translator.get_partition_params, parts),
     )
@@ -154,7 +155,9 @@ def graph_assets(binding: JobBinding, translator: SpineDagsterTranslator) -> dic
         name = f"{alias}__{RESULT_OUTPUT}"
         if name in found:
             raise ValueError(f"step {step.step.name!r}: graph output {name!r} clashes with a table's output")
-        found[name] = GraphAsset(alias, RESULT_OUTPUT, translator.get_step_asset_key(binding.plan, alias), None)
+        found[name] = GraphAsset(
+            alias, RESULT_OUTPUT, translator.get_step_asset_key(binding.plan, alias), None
+        )
     return found
 
 
