@@ -234,7 +234,10 @@ def _execute(
     from dagster._core.execution.api import execute_run
 
     from .origin import create_run
+    from .warehouse.guard import require_multi_writer
 
+    if settings.executor == "celery":  # before the run exists: Celery on a DuckDB warehouse is refused
+        require_multi_writer(settings, "SPINE_EXECUTOR=celery runs a run's steps in several worker processes")
     invocation = uuid.uuid4().hex
     # spine/worker names this process, so a run it leaves behind when killed is found and reaped (recovery.py).
     tags = {**tags, INVOCATION_TAG: invocation, **worker_tags()}
