@@ -14,6 +14,7 @@ is an environment variable, the run worker and every multiprocess step process s
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from .defs import (
     AssetLayout,
     OpCatalog,
     SpineDagsterTranslator,
+    TranslatorSettings,
     bind_job,
     build_alert_sensors,
     build_group_assets,
@@ -51,11 +53,24 @@ from .spec.loader import load_groups
 from .warehouse.resource import WarehouseResource
 
 
+def translator_settings(settings: Settings) -> TranslatorSettings:
+    """The deployment's switches for the translator: the executor (``SPINE_EXECUTOR``) and where the run
+    worker reads the Celery broker and backend URLs (the variable names, never their values)."""
+    return TranslatorSettings(
+        executor=settings.executor,
+        celery_broker_env="SPINE_CELERY_BROKER" if settings.celery_broker_from_env else None,
+        celery_backend_env="SPINE_CELERY_BACKEND" if settings.celery_backend_from_env else None,
+    )
+
+
 def get_translator(settings: Settings | None = None) -> SpineDagsterTranslator:
-    """The translator every path uses: ``SPINE_TRANSLATOR`` (``module:Class``), else the default one."""
+    """The translator every path uses: ``SPINE_TRANSLATOR`` (``module:Class``), else the default one.
+
+    Either way its executor switches come from the deployment (:func:`translator_settings`); a subclass
+    keeps its own other settings."""
     settings = settings or get_settings()
     if not settings.translator:
-        return SpineDagsterTranslator()
+        return SpineDagsterTranslator(translator_settings(settings))
     module_name, sep, class_name = settings.translator.partition(":")
     if not sep or not module_name or not class_name:
         raise SpineError(f"SPINE_TRANSLATOR={settings.translator!r}: expected package.module:ClassName")
@@ -68,7 +83,15 @@ def get_translator(settings: Settings | None = None) -> SpineDagsterTranslator:
         raise SpineError(
             f"SPINE_TRANSLATOR={settings.translator!r} is not a subclass of SpineDagsterTranslator"
         )
-    return cls()
+    translator = cls()
+    deployment = translator_settings(settings)
+    translator.settings = dataclasses.replace(
+        translator.settings,
+        executor=deployment.executor,
+        celery_broker_env=deployment.celery_broker_env,
+        celery_backend_env=deployment.celery_backend_env,
+    )
+    return translator
 
 
 def load_plans(settings: Settings, registry: PipelineRegistry) -> tuple[list[GroupPlan], list[Diagnostic]]:

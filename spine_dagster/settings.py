@@ -8,16 +8,25 @@
 | ``SPINE_STRICT`` | ``0`` | ``1``: any bad group file is fatal (for CI) instead of reported |
 | ``SPINE_TRANSLATOR`` | unset | ``package.module:ClassName``: a SpineDagsterTranslator subclass used everywhere |
 | ``SPINE_PIPELINE_MODULES`` | unset | comma-separated modules whose pipelines are registered (besides entry points) |
+| ``SPINE_EXECUTOR`` | unset | ``celery``: every group's steps run on Celery workers (``spine worker``); unset or ``default``: in-process / multiprocess |
+| ``SPINE_CELERY_BROKER`` | ``pyamqp://guest:guest@127.0.0.1:5672//`` | the Celery broker URL (a secret when it holds a password: never logged) |
+| ``SPINE_CELERY_BACKEND`` | ``rpc://`` | the Celery result backend URL |
+| ``SPINE_SINGLE_WRITER`` | ``0`` | ``1``: allow Celery against a DuckDB warehouse, promising that one step writes at a time |
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import SpineError
+
 _TRUE = {"1", "true", "yes", "on"}
+EXECUTORS = ("default", "celery")
+DEFAULT_CELERY_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
+DEFAULT_CELERY_BACKEND = "rpc://"
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,13 @@ class Settings:
     translator: str = ""  # SPINE_TRANSLATOR, "module:Class" ("" = the default translator)
     warehouse_url_from_env: bool = False  # SPINE_WAREHOUSE_URL is set (else the DuckDB default)
     pipeline_modules: tuple[str, ...] = ()  # SPINE_PIPELINE_MODULES
+    executor: str = "default"  # SPINE_EXECUTOR: "default" (in-process/multiprocess) or "celery"
+    # SPINE_CELERY_BROKER / SPINE_CELERY_BACKEND: may hold a password, so kept out of repr() (never logged)
+    celery_broker: str = field(default=DEFAULT_CELERY_BROKER, repr=False)
+    celery_backend: str = field(default=DEFAULT_CELERY_BACKEND, repr=False)
+    celery_broker_from_env: bool = False  # SPINE_CELERY_BROKER is set (else the local default)
+    celery_backend_from_env: bool = False  # SPINE_CELERY_BACKEND is set (else rpc://)
+    single_writer: bool = False  # SPINE_SINGLE_WRITER: Celery on DuckDB allowed, one writer at a time
 
     @property
     def dagster_home(self) -> Path:
@@ -42,6 +58,9 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     groups_dir = Path(env.get("SPINE_GROUPS_DIR") or "groups")
     warehouse_url = env.get("SPINE_WAREHOUSE_URL") or f"duckdb:///{home / 'warehouse.duckdb'}"
     strict = (env.get("SPINE_STRICT") or "").strip().lower() in _TRUE
+    executor = (env.get("SPINE_EXECUTOR") or "default").strip().lower()
+    if executor not in EXECUTORS:
+        raise SpineError(f"SPINE_EXECUTOR={executor!r}: expected one of {', '.join(EXECUTORS)}")
     return Settings(
         home=home,
         groups_dir=groups_dir,
@@ -52,4 +71,10 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pipeline_modules=tuple(
             part.strip() for part in (env.get("SPINE_PIPELINE_MODULES") or "").split(",") if part.strip()
         ),
+        executor=executor,
+        celery_broker=env.get("SPINE_CELERY_BROKER") or DEFAULT_CELERY_BROKER,
+        celery_backend=env.get("SPINE_CELERY_BACKEND") or DEFAULT_CELERY_BACKEND,
+        celery_broker_from_env=bool(env.get("SPINE_CELERY_BROKER")),
+        celery_backend_from_env=bool(env.get("SPINE_CELERY_BACKEND")),
+        single_writer=(env.get("SPINE_SINGLE_WRITER") or "").strip().lower() in _TRUE,
     )

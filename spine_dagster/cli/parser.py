@@ -13,6 +13,7 @@ from .failures import cmd_failures, cmd_failures_resolve, cmd_failures_retry
 from .groups import cmd_explain, cmd_list, cmd_plan, cmd_validate
 from .reference import cmd_pipelines, cmd_schema
 from .runs import cmd_dev, cmd_rerun, cmd_run
+from .worker import cmd_worker
 
 if TYPE_CHECKING:
     # What `add_subparsers` returns (argparse does not name it publicly).
@@ -132,6 +133,24 @@ def _add_dev(sub: _Subparsers) -> None:
     _finish(p, cmd_dev)
 
 
+def _add_worker(sub: _Subparsers) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="start a Celery worker for SPINE_EXECUTOR=celery runs (dagster-celery's), in the foreground",
+    )
+    p.add_argument(
+        "--concurrency", type=int, default=1, metavar="N", help="steps this worker runs at once (default 1)"
+    )
+    p.add_argument(
+        "--queue",
+        action="append",
+        metavar="Q",
+        help="a Celery queue to take steps from (default dagster; op tag dagster-celery/queue); repeatable",
+    )
+    p.add_argument("--name", help="the worker's node name (default spine-<random>@<host>)")
+    _finish(p, cmd_worker)
+
+
 def _add_list(sub: _Subparsers, settings: Settings) -> None:
     p = sub.add_parser("list", help="groups in the groups dir, with their validity")
     p.add_argument("--strict", action="store_true", default=settings.strict, help="exit 1 if any file is bad")
@@ -174,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rerun(sub)
     _add_failures(sub)
     _add_dev(sub)
+    _add_worker(sub)
     _add_list(sub, settings)
     _add_explain(sub)
     _add_schema(sub)

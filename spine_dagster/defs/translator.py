@@ -45,9 +45,18 @@ class TranslatorSettings:
 
     ``multiprocess_start_method``: how parallel groups start step processes. ``forkserver`` halves the
     per-step start cost (each step re-imports the code location either way).
+
+    ``executor``: ``default`` (in-process for sequential groups, multiprocess for parallel ones) or
+    ``celery`` (every step on Celery workers, ``SPINE_EXECUTOR``). ``celery_broker_env`` /
+    ``celery_backend_env``: the environment variables the run worker reads the broker and backend URLs from
+    (``SPINE_CELERY_BROKER`` / ``SPINE_CELERY_BACKEND``; ``None``: unset, the local defaults apply), so a
+    password never sits in the definitions.
     """
 
     multiprocess_start_method: str = "forkserver"
+    executor: str = "default"
+    celery_broker_env: str | None = None
+    celery_backend_env: str | None = None
 
 
 class SpineDagsterTranslator:
@@ -183,6 +192,10 @@ class SpineDagsterTranslator:
             tags["spine/timeout_seconds"] = f"{step.timeout_seconds:g}"
         if step.owners:
             tags["spine/owners"] = ",".join(step.owners)
+        if self.settings.executor == "celery":
+            # dagster-celery orders by its own tag and warns on every run when only dagster/priority is set;
+            # its default, so the plan order (dagster/priority) decides among ready steps (defs/celery.py).
+            tags.setdefault("dagster-celery/priority", "5")
         return tags
 
     # --- policies -------------------------------------------------------------------------------------------
@@ -206,8 +219,17 @@ class SpineDagsterTranslator:
         return None if retry is None else retry.max_delay_seconds
 
     def get_executor(self, plan: GroupPlan) -> dg.ExecutorDefinition:
-        """``sequential``: in-process, one step at a time; ``parallel``: multiprocess, ``max_concurrency`` at once."""
+        """``sequential``: in-process, one step at a time; ``parallel``: multiprocess, ``max_concurrency`` at once.
+
+        With ``SPINE_EXECUTOR=celery`` every step runs on a Celery worker instead (:meth:`get_celery_executor`):
+        ``sequential`` one step at a time, ``parallel`` up to ``max_concurrency`` steps at once.
+        """
         policy = plan.policy
+        if self.settings.executor == "celery":
+            return self.get_celery_executor(
+                1 if policy.execution == "sequential" else policy.max_concurrency,
+                fail_fast=policy.on_failure == "stop",
+            )
         if policy.execution == "sequential":
             return dg.in_process_executor
         return self._multiprocess(policy.max_concurrency)
@@ -216,8 +238,37 @@ class SpineDagsterTranslator:
         """The executor of runs Dagster builds from an asset selection (Materialize in the asset graph,
         ``dagster asset materialize``, a check run alone): multiprocess, as many steps at once as there are
         CPUs (``depends_on`` edges and pools still order and bound them), step processes started like a
-        parallel group's. A run can span several groups, so no single group's policy applies."""
+        parallel group's. A run can span several groups, so no single group's policy applies.
+        With ``SPINE_EXECUTOR=celery``: Celery, with no limit of its own (the workers' slots bound it)."""
+        if self.settings.executor == "celery":
+            return self.get_celery_executor(0, fail_fast=False)
         return self._multiprocess(0)
+
+    def get_celery_executor(self, max_concurrent: int, *, fail_fast: bool) -> dg.ExecutorDefinition:
+        """dagster-celery's executor (:mod:`spine_dagster.defs.celery`): at most ``max_concurrent`` steps of a
+        run submitted at once (0: no limit), ``fail_fast`` for ``on_failure: stop``. Workers acknowledge a
+        task when it ends (``task_acks_late``) and hand it back to the broker when their process dies
+        (``task_reject_on_worker_lost``), so a killed worker's step is redelivered to another worker."""
+        from .celery import spine_celery_executor
+
+        broker: object = {"env": self.settings.celery_broker_env} if self.settings.celery_broker_env else None
+        backend: object = (
+            {"env": self.settings.celery_backend_env} if self.settings.celery_backend_env else None
+        )
+        config: dict[str, object] = {
+            "max_concurrent": max_concurrent,
+            "fail_fast": fail_fast,
+            "config_source": {"task_acks_late": True, "task_reject_on_worker_lost": True},
+        }
+        if broker is not None:
+            config["broker"] = broker
+        else:
+            from ..settings import DEFAULT_CELERY_BROKER
+
+            config["broker"] = DEFAULT_CELERY_BROKER
+        if backend is not None:
+            config["backend"] = backend
+        return spine_celery_executor.configured(config)
 
     def _multiprocess(self, max_concurrent: int) -> dg.ExecutorDefinition:
         start: dict[str, object] = {}
