@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import dagster as dg
 
     from .composition import CodeLocation
+    from .settings import Settings
 
 POLL_SECONDS = 0.5
 DAEMONS = {"QUEUED_RUN_COORDINATOR": "dequeues runs", "BACKFILL": "turns a backfill into runs"}
@@ -47,6 +48,30 @@ def require_queue(instance: dg.DagsterInstance, daemons: Sequence[str]) -> None:
             f"--queue: no live Dagster daemon for this DAGSTER_HOME: {what}. Start `spine dev` (UI and daemon) "
             "or `dagster-daemon run -w workspace.yaml` with the same DAGSTER_HOME, then try again"
         )
+
+
+def require_safe_writers(
+    instance: dg.DagsterInstance, location: CodeLocation, group_name: str, settings: Settings
+) -> None:
+    """Queued runs of a group that writes the warehouse may run side by side: refuse a single-writer
+    (DuckDB) warehouse unless the queue starts one run at a time (``max_concurrent_runs: 1``, as the
+    shipped dagster.yaml sets) or ``SPINE_SINGLE_WRITER=1`` (:func:`~spine_dagster.warehouse.guard.require_multi_writer`).
+    """
+    from .runtime.execute import needs_warehouse
+    from .warehouse.guard import require_multi_writer
+
+    job = location.job_for_group(group_name)
+    if not any(needs_warehouse(location.runtime.registry.get(s.step.pipeline)) for s in job.steps.values()):
+        return
+    queue = instance.get_concurrency_config().run_queue_config
+    limit = queue.max_concurrent_runs if queue is not None else None
+    if limit == 1:
+        return
+    require_multi_writer(
+        settings,
+        f"--queue lets the daemon run {'any number' if limit in (None, -1) else limit} of {group_name}'s runs "
+        "at once (DAGSTER_HOME's concurrency.runs.max_concurrent_runs)",
+    )
 
 
 def _follow_run(
@@ -87,6 +112,7 @@ def _follow_run(
 
 def submit_group(
     location: CodeLocation,
+    settings: Settings,
     group_name: str,
     run_params: Mapping[str, Any],
     *,
@@ -104,6 +130,7 @@ def submit_group(
         "spine_dagster.definitions", "job_by_name", reconstructable_args=(request.job_name,)
     )
     with dg.DagsterInstance.get() as instance:
+        require_safe_writers(instance, location, group_name, settings)
         require_queue(instance, ["QUEUED_RUN_COORDINATOR"])
         run = create_run(instance, job_def, recon, run_config=request.run_config, tags=request.tags)
         instance.submit_run(run.run_id, workspace=None)  # type: ignore[arg-type]  # the queue needs none
@@ -112,6 +139,7 @@ def submit_group(
 
 def submit_backfill(
     location: CodeLocation,
+    settings: Settings,
     group_name: str,
     run_params: Mapping[str, Any],
     partitions: Sequence[str],
@@ -133,6 +161,7 @@ def submit_backfill(
     request = run_request(location, group_name, run_params, None)
     backfill_id = make_new_backfill_id()
     with dg.DagsterInstance.get() as instance:
+        require_safe_writers(instance, location, group_name, settings)
         require_queue(instance, ["QUEUED_RUN_COORDINATOR", "BACKFILL"])
         instance.add_backfill(
             PartitionBackfill(

@@ -126,7 +126,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.queue:
         outcomes = _run_queued(
-            args, location, spec, run_params, [key for key, _ in runs], emit if table else None
+            location, settings, spec, run_params, [key for key, _ in runs], emit if table else None
         )
         return _report(args, settings, outcomes, out, emit, expected=len(runs))
     outcomes = []
@@ -153,8 +153,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _run_queued(
-    args: argparse.Namespace,
     location: Any,
+    settings: Any,
     spec: Any,
     run_params: dict[str, Any],
     keys: list[str | None],
@@ -168,10 +168,10 @@ def _run_queued(
         emit(f"queueing {spec.name} ({len(spec.steps)} steps, {spec.policy.execution}{where})")
     if len(keys) > 1:
         _backfill, outcomes = submit_backfill(
-            location, spec.name, run_params, [k for k in keys if k is not None], emit=emit
+            location, settings, spec.name, run_params, [k for k in keys if k is not None], emit=emit
         )
         return outcomes
-    return [submit_group(location, spec.name, run_params, partition=keys[0], emit=emit)]
+    return [submit_group(location, settings, spec.name, run_params, partition=keys[0], emit=emit)]
 
 
 def _report(

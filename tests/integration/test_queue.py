@@ -176,3 +176,24 @@ def test_without_a_daemon_nothing_is_queued(ws: Workspace) -> None:
     assert "spine dev" in result.stderr
     with ws.instance() as instance:
         assert instance.get_runs() == []
+
+
+def test_queued_runs_that_may_overlap_refuse_a_duckdb_warehouse(ws: Workspace) -> None:
+    """A queue that starts several runs at once and a group that writes the (DuckDB) warehouse: refused
+    before any run exists, saying why and both ways out; SPINE_SINGLE_WRITER=1 is the operator's promise."""
+    config = (REPO / "dagster.yaml").read_text().replace("max_concurrent_runs: 1", "max_concurrent_runs: 4")
+    (ws.dagster_home / "dagster.yaml").write_text(config)
+    ws.write("finra.yaml", (REPO / "groups" / "finra_weekly_refresh.yaml").read_text())
+    result = ws.spine("run", "finra.weekly_refresh", "--queue", "--partition", "2025-11-17|OTC")
+    assert result.returncode == 1
+    assert "--queue lets the daemon run 4 of finra.weekly_refresh's runs at once" in result.stderr
+    assert "DuckDB file" in result.stderr and "SPINE_SINGLE_WRITER=1" in result.stderr
+    with ws.instance() as instance:
+        assert instance.get_runs() == []
+    promised = subprocess.run(
+        [sys.executable, "-m", "spine_dagster", "run", "finra.weekly_refresh", "--queue", "--partition",
+         "2025-11-17|OTC"],
+        capture_output=True, text=True, env=ws.env(SPINE_SINGLE_WRITER="1"), cwd=ws.root, timeout=120,
+    )  # fmt: skip
+    assert promised.returncode == 1
+    assert "no live Dagster daemon" in promised.stderr  # past the guard: now it needs a daemon
