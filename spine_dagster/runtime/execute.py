@@ -30,7 +30,13 @@ from ..plan.planner import params_for_run
 from .binding import JobBinding, SpineRuntime, StepBinding
 from .failfast import arm_fail_fast
 from .outcome import BATCH_TAG
-from .quality import RESULT_OUTPUT, evaluate_checks, jsonable, record_materializations
+from .quality import (
+    RESULT_OUTPUT,
+    evaluate_checks,
+    jsonable,
+    plan_materializations,
+    record_materializations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +147,7 @@ def _execute_step(
 ) -> Iterator[dg.Output]:
     step = binding.step
     pipeline = runtime.registry.get(step.pipeline)
+    plan_materializations(context, binding, pipeline.writes)
     params = dict(run_params)
     has_partition = context.has_partition_key
     if job.partition_params is not None and has_partition:

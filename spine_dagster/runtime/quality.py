@@ -4,6 +4,7 @@ without retries: the data, not the machinery, is wrong."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import dagster as dg
@@ -38,6 +39,29 @@ def jsonable(value: Any) -> Any:
 
 def outcome_metadata(outcome: CheckOutcome) -> dict[str, Any]:
     return {k: metadata_value(v) for k, v in outcome.metadata.items() if v is not None}
+
+
+def plan_materializations(
+    context: dg.OpExecutionContext, binding: StepBinding, tables: Iterable[str]
+) -> None:
+    """Say, as the step starts, which tables (and partition) it is about to write, in the group's job.
+
+    Dagster records these "materialization planned" events itself for asset runs, when it creates the run;
+    an op job has no asset layer, so the step records them. They are what the asset's Partitions tab reads:
+    a partition planned by a run that then failed shows as failed, by a run still going as in progress.
+    """
+    if context.has_assets_def:
+        return  # an asset run: Dagster planned the selected assets when it created the run
+    from dagster._core.events import AssetMaterializationPlannedData, DagsterEvent
+
+    partition = context.partition_key if context.has_partition_key else None
+    step_key = str(context.op_handle)
+    for table in tables:
+        planned = AssetMaterializationPlannedData(
+            binding.asset_keys[table], partition=partition if table in binding.partitioned else None
+        )
+        event = DagsterEvent.build_asset_materialization_planned_event(context.job_name, step_key, planned)
+        context.instance.report_dagster_event(event, run_id=context.run_id)
 
 
 def record_materializations(

@@ -442,3 +442,29 @@ def test_a_partitioned_check_run_alone_checks_only_its_partition(
     empty = evaluations[EMPTY]
     assert empty.partition == EMPTY and not empty.passed
     assert empty.metadata["raw_rows"].value == 0
+
+
+def test_a_failed_job_run_shows_its_partition_failed_and_the_loaded_ones_materialized(
+    aws: DemoWorkspace, finra_spine_run: dict[str, Any]
+) -> None:
+    """What the asset's Partitions tab reads: after `spine run` of partition F fails in ingest (its source
+    file is missing), raw_weekly's status has F failed and K materialized, and EMPTY neither (missing)."""
+    from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
+
+    failed_key = "2025-12-15|OTC"
+    out = aws.run(
+        "finra.weekly_refresh", "--partition", failed_key, "--param", "source_path=/nonexistent.psv"
+    )
+    assert out["exit_code"] == 1 and out["steps"][0]["status"] == "failed", out
+    key = dg.AssetKey(["finra_otc", "raw_weekly"])
+    partitions_def = (
+        build_code_location(aws.settings()).definitions.resolve_asset_graph().get(key).partitions_def
+    )
+    assert partitions_def is not None
+    with aws.instance() as instance:
+        status = get_and_update_asset_status_cache_value(instance, key, partitions_def)
+        assert status is not None
+        failed = set(status.deserialize_failed_partition_subsets(partitions_def).get_partition_keys())
+        loaded = set(status.deserialize_materialized_partition_subsets(partitions_def).get_partition_keys())
+    assert failed == {failed_key}
+    assert K in loaded and failed_key not in loaded and EMPTY not in loaded | failed
