@@ -60,6 +60,7 @@ def translator_settings(settings: Settings) -> TranslatorSettings:
         executor=settings.executor,
         celery_broker_env="SPINE_CELERY_BROKER" if settings.celery_broker_from_env else None,
         celery_backend_env="SPINE_CELERY_BACKEND" if settings.celery_backend_from_env else None,
+        celery_queue=settings.celery_queue,
     )
 
 
@@ -90,6 +91,7 @@ def get_translator(settings: Settings | None = None) -> SpineDagsterTranslator:
         executor=deployment.executor,
         celery_broker_env=deployment.celery_broker_env,
         celery_backend_env=deployment.celery_backend_env,
+        celery_queue=deployment.celery_queue,
     )
     return translator
 
@@ -288,9 +290,8 @@ def _definitions(
     partitioned = {}
     for table, binding in producers.items():
         params_of = partition_check_params(binding, table, registry)
-        partitions_def = translator.get_partitions_def(binding.plan.spec)
-        if params_of is not None and partitions_def is not None:
-            partitioned[table] = (partitions_def, params_of)
+        if params_of is not None:
+            partitioned[table] = params_of
     external = build_table_assets(registry, translator, warehouse_kind, frozenset(producers))
     return dg.Definitions(
         jobs=list(jobs.values()),

@@ -11,6 +11,7 @@
 | ``SPINE_EXECUTOR`` | unset | ``celery``: every group's steps run on Celery workers (``spine worker``); unset or ``default``: in-process / multiprocess |
 | ``SPINE_CELERY_BROKER`` | ``pyamqp://guest:guest@127.0.0.1:5672//`` | the Celery broker URL (a secret when it holds a password: never logged) |
 | ``SPINE_CELERY_BACKEND`` | ``rpc://`` | the Celery result backend URL |
+| ``SPINE_CELERY_QUEUE`` | ``dagster`` | the queue steps are submitted to and ``spine worker`` takes them from |
 | ``SPINE_SINGLE_WRITER`` | ``0`` | ``1``: allow Celery against a DuckDB warehouse, promising that one step writes at a time |
 """
 
@@ -27,6 +28,7 @@ _TRUE = {"1", "true", "yes", "on"}
 EXECUTORS = ("default", "celery")
 DEFAULT_CELERY_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_CELERY_BACKEND = "rpc://"
+DEFAULT_CELERY_QUEUE = "dagster"  # dagster-celery's default queue
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Settings:
     celery_backend: str = field(default=DEFAULT_CELERY_BACKEND, repr=False)
     celery_broker_from_env: bool = False  # SPINE_CELERY_BROKER is set (else the local default)
     celery_backend_from_env: bool = False  # SPINE_CELERY_BACKEND is set (else rpc://)
+    celery_queue: str = DEFAULT_CELERY_QUEUE  # SPINE_CELERY_QUEUE
     single_writer: bool = False  # SPINE_SINGLE_WRITER: Celery on DuckDB allowed, one writer at a time
 
     @property
@@ -76,5 +79,6 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         celery_backend=env.get("SPINE_CELERY_BACKEND") or DEFAULT_CELERY_BACKEND,
         celery_broker_from_env=bool(env.get("SPINE_CELERY_BROKER")),
         celery_backend_from_env=bool(env.get("SPINE_CELERY_BACKEND")),
+        celery_queue=(env.get("SPINE_CELERY_QUEUE") or "").strip() or DEFAULT_CELERY_QUEUE,
         single_writer=(env.get("SPINE_SINGLE_WRITER") or "").strip().lower() in _TRUE,
     )

@@ -145,7 +145,7 @@ def _add_worker(sub: _Subparsers) -> None:
         "--queue",
         action="append",
         metavar="Q",
-        help="a Celery queue to take steps from (default dagster; op tag dagster-celery/queue); repeatable",
+        help="a Celery queue to take steps from (default $SPINE_CELERY_QUEUE or dagster); repeatable",
     )
     p.add_argument("--name", help="the worker's node name (default spine-<random>@<host>)")
     _finish(p, cmd_worker)

@@ -37,8 +37,6 @@ from typing import TextIO
 from ..settings import Settings
 from . import EXIT_OK
 
-DEFAULT_QUEUE = "dagster"  # dagster-celery's default queue (the op tag dagster-celery/queue picks another)
-
 # Celery settings every spine worker runs with (see the module docstring). No secret may go here.
 WORKER_CONFIG = {
     "task_acks_late": True,
@@ -72,7 +70,9 @@ def worker_environment(settings: Settings, config_dir: Path, base: Mapping[str, 
 def write_worker_config(config_dir: Path) -> Path:
     """Write the ``dagster_celery_config`` module ``dagster_celery.app`` imports (``WORKER_CONFIG``)."""
     path = config_dir / "dagster_celery_config.py"
-    lines = ["# Written by `spine worker` for this worker's lifetime (no secrets: URLs come from the environment)."]
+    lines = [
+        "# Written by `spine worker` for this worker's lifetime (no secrets: URLs come from the environment)."
+    ]
     lines += [f"{key} = {value!r}" for key, value in WORKER_CONFIG.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -136,7 +136,7 @@ def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return run_worker(
         settings,
         concurrency=args.concurrency,
-        queues=args.queue or [DEFAULT_QUEUE],
+        queues=args.queue or [settings.celery_queue],
         name=args.name,
         err=err,
     )

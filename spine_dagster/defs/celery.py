@@ -57,9 +57,14 @@ def spine_celery_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     """dagster-celery's executor with ``max_concurrent`` and ``fail_fast``; refuses a DuckDB warehouse
     (:func:`spine_dagster.warehouse.guard.require_multi_writer`) before any step is submitted."""
     from ..settings import get_settings
-    from ..warehouse.guard import require_multi_writer
+    from ..warehouse.guard import MultiWriterRequiredError, require_multi_writer
 
-    require_multi_writer(get_settings(), "SPINE_EXECUTOR=celery runs a run's steps in several worker processes")
+    try:
+        require_multi_writer(
+            get_settings(), "SPINE_EXECUTOR=celery runs a run's steps in several worker processes"
+        )
+    except MultiWriterRequiredError as exc:  # a Dagster error: the run fails at initialization, cleanly
+        raise dg.DagsterInvariantViolationError(exc.message) from None
     config = init_context.executor_config
     return SpineCeleryExecutor(
         retries=RetryMode.from_config(config["retries"]),  # type: ignore[arg-type]

@@ -50,13 +50,15 @@ class TranslatorSettings:
     ``celery`` (every step on Celery workers, ``SPINE_EXECUTOR``). ``celery_broker_env`` /
     ``celery_backend_env``: the environment variables the run worker reads the broker and backend URLs from
     (``SPINE_CELERY_BROKER`` / ``SPINE_CELERY_BACKEND``; ``None``: unset, the local defaults apply), so a
-    password never sits in the definitions.
+    password never sits in the definitions. ``celery_queue``: the queue steps go to unless a step's
+    ``dagster-celery/queue`` tag names another (``SPINE_CELERY_QUEUE``).
     """
 
     multiprocess_start_method: str = "forkserver"
     executor: str = "default"
     celery_broker_env: str | None = None
     celery_backend_env: str | None = None
+    celery_queue: str = "dagster"
 
 
 class SpineDagsterTranslator:
@@ -249,25 +251,22 @@ class SpineDagsterTranslator:
         run submitted at once (0: no limit), ``fail_fast`` for ``on_failure: stop``. Workers acknowledge a
         task when it ends (``task_acks_late``) and hand it back to the broker when their process dies
         (``task_reject_on_worker_lost``), so a killed worker's step is redelivered to another worker."""
+        from ..settings import DEFAULT_CELERY_BROKER
         from .celery import spine_celery_executor
 
-        broker: object = {"env": self.settings.celery_broker_env} if self.settings.celery_broker_env else None
-        backend: object = (
-            {"env": self.settings.celery_backend_env} if self.settings.celery_backend_env else None
-        )
+        env = self.settings
         config: dict[str, object] = {
             "max_concurrent": max_concurrent,
             "fail_fast": fail_fast,
-            "config_source": {"task_acks_late": True, "task_reject_on_worker_lost": True},
+            "broker": {"env": env.celery_broker_env} if env.celery_broker_env else DEFAULT_CELERY_BROKER,
+            "config_source": {
+                "task_acks_late": True,
+                "task_reject_on_worker_lost": True,
+                "task_default_queue": env.celery_queue,
+            },
         }
-        if broker is not None:
-            config["broker"] = broker
-        else:
-            from ..settings import DEFAULT_CELERY_BROKER
-
-            config["broker"] = DEFAULT_CELERY_BROKER
-        if backend is not None:
-            config["backend"] = backend
+        if env.celery_backend_env:
+            config["backend"] = {"env": env.celery_backend_env}
         return spine_celery_executor.configured(config)
 
     def _multiprocess(self, max_concurrent: int) -> dg.ExecutorDefinition:
