@@ -1,8 +1,9 @@
 """``spine worker``: a Celery worker for this code location (dagster-celery's worker, in the foreground).
 
 A thin wrapper over ``celery -A dagster_celery.app worker`` (what ``dagster-celery worker start`` runs):
-it starts that worker as a child process with the deployment's settings and waits for it, forwarding
-SIGINT and SIGTERM (Celery's warm shutdown: the running steps finish, nothing new is taken). What it adds:
+it starts that worker as a child process with the deployment's settings and waits for it; SIGINT and
+SIGTERM are passed on as SIGTERM (Celery's warm shutdown: the running steps finish, nothing new is taken)
+and it then exits 0. What it adds:
 
 * the broker and backend from ``SPINE_CELERY_BROKER`` / ``SPINE_CELERY_BACKEND`` (the same settings the
   run worker submits with), passed to Celery in its own environment variables (``CELERY_BROKER_URL``,
@@ -79,12 +80,19 @@ def write_worker_config(config_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _forwarding(process: subprocess.Popen[bytes]) -> Iterator[None]:
-    """While it lasts, SIGINT and SIGTERM to this process are passed on to ``process``."""
+def _forwarding(process: subprocess.Popen[bytes], stopped: list[int]) -> Iterator[None]:
+    """While it lasts, SIGINT and SIGTERM to this process are passed on to ``process`` as SIGTERM (Celery's
+    warm shutdown), and recorded in ``stopped``.
+
+    Always SIGTERM: Ctrl-C in a terminal reaches the worker directly too (same process group), and a
+    second SIGINT would be Celery's *cold* shutdown, which kills the running steps. A repeated SIGTERM
+    is harmless.
+    """
 
     def forward(signum: int, _frame: FrameType | None) -> None:
+        stopped.append(signum)
         with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signum)
+            process.send_signal(signal.SIGTERM)
 
     saved = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -97,7 +105,7 @@ def _forwarding(process: subprocess.Popen[bytes]) -> Iterator[None]:
 def run_worker(
     settings: Settings, *, concurrency: int, queues: Sequence[str], name: str | None, err: TextIO
 ) -> int:
-    """Run a Celery worker in the foreground until it exits; its exit code (0 after SIGINT/SIGTERM)."""
+    """Run a Celery worker in the foreground until it exits; its exit code (0 when stopped by SIGINT/SIGTERM)."""
     from ..warehouse.connect import redact_url
     from ..warehouse.guard import require_multi_writer
 
@@ -114,11 +122,12 @@ def run_worker(
             file=err,
             flush=True,
         )
+        stopped: list[int] = []
         process = subprocess.Popen(worker_argv(concurrency, queues, node), env=env)
-        with _forwarding(process):
+        with _forwarding(process, stopped):
             code = process.wait()
-    if code < 0 and -code in (signal.SIGINT, signal.SIGTERM):
-        return EXIT_OK  # stopped as asked
+    if stopped and code in (0, 1, -signal.SIGINT, -signal.SIGTERM):
+        return EXIT_OK  # stopped as asked (Celery exits 1 after a SIGINT it got from the terminal)
     return code
 
 

@@ -170,10 +170,20 @@ class CeleryWorkspace(Workspace):
         )
         return process
 
-    def stop_workers(self) -> None:
+    def stop_workers(self) -> list[int | None]:
+        """Stop each live worker as an operator would (SIGTERM to ``spine worker`` alone, which passes it
+        on to Celery), then clean up its process group; the exit codes of those that were live."""
+        codes: list[int | None] = []
         for process in self.workers:
-            stop_process_group(process)
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    codes.append(process.wait(timeout=30))
+                except subprocess.TimeoutExpired:
+                    codes.append(None)
+            stop_process_group(process)  # whatever is left of the group (nothing, normally)
         self.workers.clear()
+        return codes
 
     def worker_log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")
@@ -199,8 +209,9 @@ def _celery_workspace(root: Path, workers: int) -> Iterator[CeleryWorkspace]:
                 ws.start_worker(f"w{index}-{ws.queue}")
             yield ws
         finally:
-            ws.stop_workers()
+            codes = ws.stop_workers()
             _delete_queue(ws.queue)
+        assert codes and all(code == 0 for code in codes), f"spine worker exit codes after SIGTERM: {codes}"
 
 
 def _delete_queue(queue: str) -> None:
