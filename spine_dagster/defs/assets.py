@@ -13,7 +13,6 @@ this module adds only what it knows itself: which pipelines write a table and ea
 
 # No `from __future__ import annotations`: Dagster inspects the check function's context annotation.
 
-import warnings
 from collections.abc import Callable, Mapping
 
 import dagster as dg
@@ -158,43 +157,36 @@ def partition_check_params(
 
 
 def _asset_check(
-    check: QualityCheck,
-    translator: SpineDagsterTranslator,
-    partitions_def: dg.PartitionsDefinition | None,
-    params_of: PartitionParams | None,
+    check: QualityCheck, translator: SpineDagsterTranslator, params_of: PartitionParams | None
 ) -> dg.AssetChecksDefinition:
-    scope = "for a partition it checks that partition, without one" if params_of else "run alone"
-    with warnings.catch_warnings():
-        # Partitioned asset checks are a preview feature of Dagster; dagster is pinned exactly (pyproject)
-        # and tests/integration/test_partitioned_assets.py runs them, so an upgrade that changes them fails.
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return _build_asset_check(check, translator, partitions_def, params_of, scope)
+    """The check as a Dagster asset check, unpartitioned so the asset page can run it on its own.
 
+    Why not partitioned like its table: Dagster 1.13's UI disables Execute for the checks of a partitioned
+    asset ("not yet supported") and its "Execute all" launches them without a partition, which fails inside
+    Dagster. Unpartitioned, Execute runs it over the whole table; in a run with a partition (Materialize
+    of a partition adds the table's checks after its step) it checks that partition, named in the
+    evaluation's ``spine/partition`` metadata (Dagster gives an unpartitioned check's evaluation no
+    partition). The evaluations a step records inside a group's run carry their partition.
+    """
+    in_partition = "in a run of a partition it checks that partition, " if params_of else ""
 
-def _build_asset_check(
-    check: QualityCheck,
-    translator: SpineDagsterTranslator,
-    partitions_def: dg.PartitionsDefinition | None,
-    params_of: PartitionParams | None,
-    scope: str,
-) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=translator.get_asset_key(check.table),
         name=translator.get_check_name(check),
-        description=f"{check.description} (severity {check.severity}; {scope} it checks the whole table)",
+        description=f"{check.description} (severity {check.severity}; {in_partition}run alone it checks the whole table)",
         blocking=check.blocking,
         required_resource_keys={"warehouse"},
-        partitions_def=partitions_def,
     )
     def _run(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         warehouse = context.resources.warehouse.open()
         log = context.log  # type: ignore[assignment]
+        op_context = context.op_execution_context
         try:
-            if params_of is not None and context.op_execution_context.has_partition_key:
-                key = context.op_execution_context.partition_key
+            if params_of is not None and op_context.has_partition_key:
+                key = op_context.partition_key
                 ctx = CheckContext.for_partition(warehouse, params_of(key), key, log)  # type: ignore[arg-type]
-            else:
-                ctx = CheckContext.for_table(warehouse, log)  # type: ignore[arg-type]
+                return check_result(check, check.evaluate(ctx), partition=key)
+            ctx = CheckContext.for_table(warehouse, log)  # type: ignore[arg-type]
             return check_result(check, check.evaluate(ctx))
         finally:
             warehouse.close()
@@ -203,24 +195,20 @@ def _build_asset_check(
 
 
 def build_table_checks(
-    registry: PipelineRegistry,
-    translator: SpineDagsterTranslator,
-    partitioned: Mapping[str, tuple[dg.PartitionsDefinition, PartitionParams]],
+    registry: PipelineRegistry, translator: SpineDagsterTranslator, partitioned: Mapping[str, PartitionParams]
 ) -> list[dg.AssetChecksDefinition]:
     """One asset check per (table, check) that registered pipelines declare.
 
-    ``partitioned``: table -> its asset's partitions and the params of a partition; such a table's checks
-    are partitioned too, and run for a partition they check that partition only.
+    ``partitioned``: table -> the params a partition of it is written with; such a table's checks, run with
+    a partition, check that partition only.
     """
     seen: dict[tuple[str, str], QualityCheck] = {}
     for pipeline in registry:
         for check in pipeline.checks:
             seen.setdefault((check.table, check.name), check)
-    checks = []
-    for (table, _), check in sorted(seen.items()):
-        partitions_def, params_of = partitioned.get(table, (None, None))
-        checks.append(_asset_check(check, translator, partitions_def, params_of))
-    return checks
+    return [
+        _asset_check(check, translator, partitioned.get(table)) for (table, _), check in sorted(seen.items())
+    ]
 
 
 def group_by_table(bindings: Mapping[str, JobBinding]) -> dict[str, JobBinding]:

@@ -145,10 +145,17 @@ def evaluate_checks(
         )
 
 
-def check_result(check: QualityCheck, outcome: CheckOutcome) -> dg.AssetCheckResult:
+def check_result(
+    check: QualityCheck, outcome: CheckOutcome, partition: str | None = None
+) -> dg.AssetCheckResult:
+    """The result of a check run as Dagster's own check step; ``partition``: the run's partition it looked at
+    (the check is unpartitioned, so Dagster records no partition on the evaluation: it is in the metadata)."""
+    metadata = outcome_metadata(outcome)
+    if partition is not None:
+        metadata["spine/partition"] = partition
     return dg.AssetCheckResult(
         passed=outcome.passed,
         severity=_SEVERITY[check.severity],
         description=outcome.message,
-        metadata=outcome_metadata(outcome),
+        metadata=metadata,
     )

@@ -270,14 +270,19 @@ def test_dagster_asset_materialize_runs_the_steps_a_table_needs_for_the_partitio
             assert K2 in instance.get_materialized_partitions(dg.AssetKey.from_user_string(table)), table
         rolling = instance.get_materialized_partitions(dg.AssetKey(["finra_otc", "symbol_rolling"]))
         assert K2 not in rolling
-        evaluated = {
-            (e.asset_key.to_user_string(), e.check_name, e.partition)
-            for e in check_evaluations(instance, run.run_id)
-        }
+        evaluations = check_evaluations(instance, run.run_id)
+        evaluated = {(e.asset_key.to_user_string(), e.check_name, e.partition) for e in evaluations}
         assert {(asset, name) for asset, name, _ in evaluated} == FINRA_CHECKS - {
             ("finra_otc/symbol_rolling", "volume_anomaly")
         }
-        assert {partition for *_, partition in evaluated} == {K2}
+        # the steps' own evaluations carry K2; Dagster's check step (Materialize adds symbol_week's check)
+        # records an unpartitioned check's evaluation without one, and names K2 in its metadata
+        in_steps = [e for e in evaluations if "spine/partition" not in e.metadata]
+        check_step = [e for e in evaluations if "spine/partition" in e.metadata]
+        assert {e.partition for e in in_steps} == {K2}
+        assert [(e.check_name, e.partition, e.metadata["spine/partition"].value) for e in check_step] == [
+            ("hhi_range", None, K2)
+        ]
     week = [dt.date(2025, 11, 24), "NMS_TIER_1"]
     (symbols,) = warehouse_rows(
         aws, "SELECT COUNT(*) FROM finra_otc.symbol_week WHERE week_start = ? AND tier = ?", week
@@ -390,14 +395,15 @@ def test_a_leaf_step_that_writes_no_table_has_its_own_asset_and_runs_with_the_gr
         assert latest is not None and latest.run_id == run.run_id
 
 
-def test_a_partitioned_check_run_alone_checks_only_its_partition(
+def test_a_check_run_alone_for_a_partition_checks_only_that_partition(
     aws: DemoWorkspace,
     finra_spine_run: dict[str, Any],
     finra_materialized: Materialized,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """raw_not_empty run alone (no asset selected) for partition K, with K and K2 both loaded: its
-    evaluation carries K and counts K's raw rows only; for a partition never loaded it fails with 0 rows."""
+    """raw_not_empty run alone (no asset selected) in a run of partition K, with K and K2 both loaded: it
+    counts K's raw rows only and names K in its metadata; for a partition never loaded it fails with 0 rows.
+    Run without a partition (the asset page's Execute), it counts every partition's rows."""
     assert finra_materialized.process.returncode == 0
     monkeypatch.syspath_prepend(str(aws.root))
     monkeypatch.setenv("SPINE_HOME", str(aws.root / "spine_home"))  # the warehouse resource's default URL
@@ -434,14 +440,21 @@ def test_a_partitioned_check_run_alone_checks_only_its_partition(
                 if r.run_id == result.run_id
             ]
             assert record.event is not None and record.event.dagster_event is not None
-            assert record.event.dagster_event.event_specific_data.partition == partition
+        whole = job.execute_in_process(instance=instance, raise_on_error=False)
+        (everything,) = [
+            e.event_specific_data
+            for e in whole.all_events
+            if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ]
     checked = evaluations[K]
-    assert checked.partition == K and checked.passed
+    assert checked.passed and checked.metadata["spine/partition"].value == K
     assert checked.metadata["raw_rows"].value == per_partition[K]  # not K + K2
     assert checked.metadata["partitions"].value == 1
     empty = evaluations[EMPTY]
-    assert empty.partition == EMPTY and not empty.passed
+    assert empty.metadata["spine/partition"].value == EMPTY and not empty.passed
     assert empty.metadata["raw_rows"].value == 0
+    assert everything.passed and "spine/partition" not in everything.metadata
+    assert everything.metadata["raw_rows"].value == per_partition[K] + per_partition[K2]
 
 
 def test_a_failed_job_run_shows_its_partition_failed_and_the_loaded_ones_materialized(
