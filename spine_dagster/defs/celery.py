@@ -19,6 +19,7 @@ Imported only when ``SPINE_EXECUTOR=celery`` (dagster-celery imports Celery).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ from dagster._core.execution.retries import RetryMode
 from dagster_celery.executor import CELERY_CONFIG, CeleryExecutor, _submit_task
 
 FAIL_FAST_MESSAGE = "fail-fast (on_failure: stop)"
+STOPPING_POLL_SECONDS = 0.25  # how often a stopping run polls its running tasks (see plan_events_iterator)
 
 SPINE_CELERY_CONFIG: dict[str, Any] = {
     **CELERY_CONFIG,
@@ -161,6 +163,7 @@ class _SpineActiveExecution(ActiveExecution):
         self.fail_fast = fail_fast
         self.failed_for_good: str | None = None
         self.stop_announced = False
+        self.stopping = False
         self._stop_pending = False
 
     def handle_event(self, dagster_event: dg.DagsterEvent) -> None:
@@ -168,6 +171,18 @@ class _SpineActiveExecution(ActiveExecution):
         if self.fail_fast and self.failed_for_good is None and dagster_event.is_step_failure:
             self.failed_for_good = dagster_event.step_key
             self._stop_pending = True
+
+    def mark_interrupted(self) -> None:
+        super().mark_interrupted()
+        self.stopping = True
+
+    def plan_events_iterator(self, job_context: Any) -> Iterator[dg.DagsterEvent]:
+        # Once stopping, dagster-celery's loop skips its 1 s tick (`continue` before `time.sleep`) and
+        # polls the running tasks' results without pause until they end (fail-fast with a step still
+        # running 6 s: 1.4 s more CPU in the run worker without this pause).
+        if self.stopping:
+            time.sleep(STOPPING_POLL_SECONDS)
+        yield from super().plan_events_iterator(job_context)
 
     def get_steps_to_execute(self, limit: int | None = None) -> Any:
         if self.failed_for_good is not None:
