@@ -1,8 +1,11 @@
-"""symbol_week and venue_week computed inside the warehouse (the same SQL on DuckDB and Postgres).
+"""symbol_week and venue_week of one capture (the same SQL on DuckDB and Postgres).
 
 Only ``*_W_SMBL_FIRM`` rows are summed: ``*_W_SMBL`` rows are their totals and would count volume twice.
-The rows never leave the database: one ``INSERT ... SELECT`` per table, over one capture's
-weekly_volume rows (on Postgres this saves reading a week's 250k rows out and writing the result back).
+On DuckDB the rows never leave the database: one ``INSERT ... SELECT`` per table, over one capture's
+weekly_volume rows. On Postgres the capture's firm-level rows are read once (binary COPY into Arrow), the
+same two queries run over them in an in-memory DuckDB (:func:`compute`), and the results are written with
+COPY: Postgres ran the window functions over freshly written rows, without statistics, at 1.4 s a week
+against about 0.4 s this way (bench/RESULTS.md section 3).
 
 Definitions, per (week, tier) capture:
 
@@ -16,7 +19,12 @@ Definitions, per (week, tier) capture:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import tables as t
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FIRM_LEVEL = ("ATS_W_SMBL_FIRM", "OTC_W_SMBL_FIRM")
 _PARTITION = "week_start, week_ending, tier, capture_id, captured_at"
@@ -25,23 +33,26 @@ _PARTITION = "week_start, week_ending, tier, capture_id, captured_at"
 _CARRY = ", ".join(f"MIN({c}) AS {c}" for c in _PARTITION.split(", "))
 
 # The capture's firm-level rows; its three `?` are (capture_id, week_start, tier).
-_FIRM = (
+FIRM_ROWS_SQL = (
     f"SELECT {_PARTITION}, symbol, venue, venue_kind, shares, trades, is_unattributed "
     f"FROM {t.WEEKLY_VOLUME.name} WHERE capture_id = ? AND week_start = ? AND tier = ? "
     f"AND summary_type IN ({', '.join(repr(s) for s in FIRM_LEVEL)})"
 )
+_FIRM = "{firm}"  # the row source: the query above, or an in-memory table of its rows
 
 # One pass, no join (a join of two aggregates let Postgres, without statistics on a freshly written table,
 # pick a nested loop that recomputed the inner aggregate for every symbol): per (symbol, venue) sums, then
 # per symbol, with the venue shares and the venue ranking as window functions over the venue rows.
+_SYMBOL_COLUMNS = (
+    f"{_PARTITION}, symbol, total_shares, total_trades, ats_shares, non_ats_shares, venue_count, "
+    "avg_trade_size, hhi, top_venue, top_venue_share"
+)
 _SYMBOL_WEEK = f"""
-INSERT INTO {t.SYMBOL_WEEK.name} ({_PARTITION}, symbol, total_shares, total_trades, ats_shares,
-    non_ats_shares, venue_count, avg_trade_size, hhi, top_venue, top_venue_share)
 SELECT {_PARTITION}, symbol, total_shares, total_trades, ats_shares, non_ats_shares, venue_count,
-    CASE WHEN total_trades > 0 THEN total_shares / total_trades END,
-    CASE WHEN total_shares > 0 THEN hhi END,
+    CASE WHEN total_trades > 0 THEN total_shares / total_trades END AS avg_trade_size,
+    CASE WHEN total_shares > 0 THEN hhi END AS hhi,
     top_venue,
-    CASE WHEN total_shares > 0 THEN top_shares / total_shares END
+    CASE WHEN total_shares > 0 THEN top_shares / total_shares END AS top_venue_share
 FROM (
     SELECT {_CARRY}, symbol,
         CAST(SUM(shares) AS DOUBLE PRECISION) AS total_shares,
@@ -65,40 +76,56 @@ FROM (
                 SUM(trades) AS trades,
                 SUM(CASE WHEN venue_kind = 'ATS' THEN shares ELSE 0 END) AS ats_shares,
                 SUM(CASE WHEN venue_kind = 'ATS' THEN 0 ELSE shares END) AS non_ats_shares
-            FROM ({_FIRM}) firm WHERE symbol IS NOT NULL GROUP BY symbol, venue
+            FROM {_FIRM} firm WHERE symbol IS NOT NULL GROUP BY symbol, venue
         ) by_venue
     ) ranked
     GROUP BY symbol
 ) per_symbol
 """
 
+_VENUE_COLUMNS = (
+    f"{_PARTITION}, venue, venue_kind, is_unattributed, shares, trades, symbol_count, market_share, rank"
+)
 _VENUE_WEEK = f"""
-INSERT INTO {t.VENUE_WEEK.name} ({_PARTITION}, venue, venue_kind, is_unattributed, shares, trades,
-    symbol_count, market_share, rank)
 SELECT {_PARTITION}, venue, venue_kind, is_unattributed, shares, trades, symbol_count,
-    CASE WHEN SUM(shares) OVER () > 0 THEN shares / SUM(shares) OVER () END,
-    ROW_NUMBER() OVER (ORDER BY shares DESC, venue{{collate}})
+    CASE WHEN SUM(shares) OVER () > 0 THEN shares / SUM(shares) OVER () END AS market_share,
+    ROW_NUMBER() OVER (ORDER BY shares DESC, venue{{collate}}) AS rank
 FROM (
     SELECT {_CARRY}, venue, venue_kind, BOOL_OR(is_unattributed) AS is_unattributed,
         CAST(SUM(shares) AS DOUBLE PRECISION) AS shares, CAST(SUM(trades) AS BIGINT) AS trades,
         CAST(COUNT(DISTINCT symbol) AS BIGINT) AS symbol_count
-    FROM ({_FIRM}) firm WHERE venue IS NOT NULL AND venue_kind IS NOT NULL
+    FROM {_FIRM} firm WHERE venue IS NOT NULL AND venue_kind IS NOT NULL
     GROUP BY venue, venue_kind
 ) per_venue
 """
 
 
-def _render(template: str, dialect: str) -> str:
+def _render(template: str, dialect: str, firm: str) -> str:
     # Ties are broken by venue name in code point order (as Python sorts), whatever the database's locale.
     collate = ' COLLATE "C"' if dialect == "postgres" else ""
-    return template.format(collate=collate)
+    return template.format(collate=collate, firm=firm)
 
 
 def symbol_week_sql(dialect: str) -> str:
     """``INSERT ... SELECT`` of one capture's symbol_week rows; params: (capture_id, week_start, tier)."""
-    return _render(_SYMBOL_WEEK, dialect)
+    select = _render(_SYMBOL_WEEK, dialect, f"({FIRM_ROWS_SQL})")
+    return f"INSERT INTO {t.SYMBOL_WEEK.name} ({_SYMBOL_COLUMNS})\n{select}"
 
 
 def venue_week_sql(dialect: str) -> str:
     """``INSERT ... SELECT`` of one capture's venue_week rows; params: (capture_id, week_start, tier)."""
-    return _render(_VENUE_WEEK, dialect)
+    select = _render(_VENUE_WEEK, dialect, f"({FIRM_ROWS_SQL})")
+    return f"INSERT INTO {t.VENUE_WEEK.name} ({_VENUE_COLUMNS})\n{select}"
+
+
+def compute(firm: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """symbol_week and venue_week rows of one capture from its firm-level rows (the columns of
+    :data:`FIRM_ROWS_SQL`), by the same queries in an in-memory DuckDB."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("firm_rows", firm)
+        symbols = con.sql(_render(_SYMBOL_WEEK, "duckdb", "firm_rows")).to_arrow_table()
+        venues = con.sql(_render(_VENUE_WEEK, "duckdb", "firm_rows")).to_arrow_table()
+    return symbols, venues

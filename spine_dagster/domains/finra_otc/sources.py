@@ -162,14 +162,9 @@ def _read_general(lines: list[str], header: list[str], delimiter: str, fields: d
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def read_source_file(path: Path, tier: str | None = None) -> SourceFile:
-    """Parse a file by its header; raise :class:`BadDataError` when the header matches no layout.
-
-    With ``tier``, keep only the rows a capture of that tier takes (see :class:`SourceFile`).
-    """
-    import pyarrow as pa
-
-    content = path.read_bytes()
+def _parse(path: Path, content: bytes, tier: str | None) -> tuple[pa.Table, str, int]:
+    """Parse a file's bytes by its header: its raw text rows (cut to ``tier``'s when given), its layout and
+    the number of rows read; raise :class:`BadDataError` when the header matches no layout."""
     data = content[3:] if content.startswith(b"\xef\xbb\xbf") else content
     first, _, body = data.partition(b"\n")
     first_line = first.decode("utf-8", errors="replace").rstrip("\r")
@@ -191,11 +186,42 @@ def read_source_file(path: Path, tier: str | None = None) -> SourceFile:
         rows = _read_general(data.decode("utf-8", errors="replace").splitlines(), header, delimiter, fields)
         read = len(rows)
         if tier is not None:
-            rows = rows.filter(_tier_mask(rows["src_tier_id"], rows["src_tier_description"], tier))
+            rows = _cut_tier(rows, tier)
+    return rows, layout, read
+
+
+def _cut_tier(rows: pa.Table, tier: str) -> pa.Table:
+    """The rows of a parse a capture of ``tier`` takes (from the trimmed ``src_`` tier columns)."""
+    return rows.filter(_tier_mask(rows["src_tier_id"], rows["src_tier_description"], tier))
+
+
+def read_source_file(path: Path, tier: str | None = None, *, use_cache: bool = True) -> SourceFile:
+    """Parse a file by its header; raise :class:`BadDataError` when the header matches no layout.
+
+    With ``tier``, keep only the rows a capture of that tier takes (see :class:`SourceFile`). The parse of
+    the whole file is shared through :mod:`.parse_cache` (keyed by the SHA-256 of its bytes), so the
+    captures of a week's all-tier file parse it once; ``use_cache=False`` (or the cache disabled) parses
+    here, cut to the tier first. Both give the same rows.
+    """
+    import pyarrow as pa
+
+    from . import parse_cache
+
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    if use_cache and parse_cache.enabled():
+        parsed = parse_cache.load(digest)
+        if parsed is None:
+            parsed = parse_cache.Parsed(*_parse(path, content, None))
+            parse_cache.store(digest, parsed)
+        layout, read = parsed.layout, parsed.rows_read
+        rows = parsed.rows if tier is None else _cut_tier(parsed.rows, tier)
+    else:
+        rows, layout, read = _parse(path, content, tier)
     elsewhere = read - len(rows)
     rows = rows.append_column("source_file", pa.repeat(str(path), len(rows)))
     rows = rows.append_column("source_layout", pa.repeat(layout, len(rows)))
-    return SourceFile(path, layout, rows.to_pandas(), hashlib.sha256(content).hexdigest(), elsewhere)
+    return SourceFile(path, layout, rows.to_pandas(), digest, elsewhere)
 
 
 def route(source: SourceFile) -> pd.DataFrame:
@@ -248,8 +274,10 @@ _ROUTING_FIELDS = {"full": ("tierIdentifier", "tierDescription", "weekStartDate"
 def partitions_in(path: Path) -> frozenset[tuple[dt.date | None, str | None]]:
     """The (week, tier) pairs a file holds rows of, from a scan of the routing columns only.
 
-    Cached per process by path, size and modification time, so a directory ingest parses in full only
-    the files of its partition (raises :class:`BadDataError` for a file no layout matches).
+    Cached by path, size and modification time: per process, and on disk next to the parse cache
+    (:func:`.parse_cache.load_partitions`), so a directory ingest parses in full only the files of its
+    partition, and a step in a fresh process (multiprocess executor, Celery worker) does not scan every
+    file of a year's directory again (raises :class:`BadDataError` for a file no layout matches).
     """
     stat = path.stat()
     return _partitions_in(str(path), stat.st_size, stat.st_mtime_ns)
@@ -257,11 +285,20 @@ def partitions_in(path: Path) -> frozenset[tuple[dt.date | None, str | None]]:
 
 @functools.lru_cache(maxsize=4096)
 def _partitions_in(path_text: str, size: int, mtime_ns: int) -> frozenset[tuple[dt.date | None, str | None]]:
-    del size, mtime_ns  # only part of the cache key: a file rewritten in place is scanned again
-    path = Path(path_text)
-    source = _scan_routing(path)
+    from . import parse_cache
+
+    key = f"{path_text}|{size}|{mtime_ns}"
+    stored = parse_cache.load_partitions(key) if parse_cache.enabled() else None
+    if stored is not None:
+        return frozenset((None if w is None else dt.date.fromisoformat(w), t) for w, t in stored)
+    source = _scan_routing(Path(path_text))
     rows = route(source)
-    return frozenset(zip(rows["route_week"], rows["route_tier"], strict=True))
+    found = frozenset(zip(rows["route_week"], rows["route_tier"], strict=True))
+    if parse_cache.enabled():
+        parse_cache.store_partitions(
+            key, [(None if w is None or pd.isna(w) else w.isoformat()[:10], t) for w, t in found]
+        )
+    return found
 
 
 def _scan_routing(path: Path) -> SourceFile:

@@ -10,6 +10,7 @@ import pandas as pd
 from spine_dagster.domains.finra_otc import tables as t
 from spine_dagster.domains.finra_otc.aggregates import symbol_week_sql, venue_week_sql
 from spine_dagster.warehouse import open_warehouse
+from spine_dagster.warehouse.base import arrow_for
 
 WEEK = dt.date(2025, 12, 22)
 CAPTURE = {
@@ -111,5 +112,34 @@ def test_ties_rank_by_venue_name_in_code_point_order(warehouse_url: str) -> None
         ranked = wh.query_df(f"SELECT venue FROM {t.VENUE_WEEK.name} ORDER BY rank")["venue"].tolist()
         assert ranked == sorted(["b", "B", "a", "_x"])  # Python's order: B, _x, a, b
         assert wh.scalar(f"SELECT top_venue FROM {t.SYMBOL_WEEK.name}") == "B"
+    finally:
+        wh.close()
+
+
+def test_in_memory_compute_matches_the_warehouse_sql(warehouse_url: str) -> None:
+    """Postgres' aggregate step reads the firm-level rows once and runs the same queries in an in-memory
+    DuckDB (aggregates.compute): the rows equal those of the INSERT ... SELECT on either backend."""
+    from spine_dagster.domains.finra_otc.aggregates import FIRM_ROWS_SQL, compute
+
+    wh = open_warehouse(warehouse_url)
+    try:
+        t.ensure_tables(wh)
+        ties = [_row("ATS_W_SMBL_FIRM", "TIE", name, "ATS", 100, 1) for name in ("b", "B", "a", "_x")]
+        wh.insert_df(t.WEEKLY_VOLUME, pd.DataFrame([*ROWS, *ties]))
+        key = [CAPTURE["capture_id"], WEEK, "NMS_TIER_1"]
+        with wh.transaction():
+            t.replace_capture_rows_by_sql(
+                wh, t.SYMBOL_WEEK, symbol_week_sql(wh.dialect), key, WEEK, "NMS_TIER_1", CAPTURE, "b"
+            )
+            t.replace_capture_rows_by_sql(
+                wh, t.VENUE_WEEK, venue_week_sql(wh.dialect), key, WEEK, "NMS_TIER_1", CAPTURE, "b"
+            )
+        symbols, venues = compute(wh.query_arrow(FIRM_ROWS_SQL, key))
+        for table, computed, order in ((t.SYMBOL_WEEK, symbols, "symbol"), (t.VENUE_WEEK, venues, "rank")):
+            stored = arrow_for(table, wh.query_arrow(f"SELECT * FROM {table.name}"))
+            # As insert_df writes them: cast to the declared types, in the table's column order.
+            mine = arrow_for(table, computed)
+            assert mine.sort_by(order).to_pylist() == stored.sort_by(order).to_pylist()
+            assert mine.num_rows > 0
     finally:
         wh.close()
