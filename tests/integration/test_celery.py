@@ -190,7 +190,12 @@ class CeleryWorkspace(Workspace):
 
 
 @contextlib.contextmanager
-def _celery_workspace(root: Path, workers: int) -> Iterator[CeleryWorkspace]:
+def _celery_workspace(
+    root: Path, workers: int, *, sqlite_instance: bool = False
+) -> Iterator[CeleryWorkspace]:
+    """A workspace, its database (the warehouse, and the Dagster instance unless ``sqlite_instance``: then
+    SQLite files in DAGSTER_HOME, which workers on this machine reach through the run's instance ref) and
+    ``workers`` running workers; the workers are stopped and the queue deleted at the end."""
     _require_rabbitmq()
     admin_url = _require_postgres()
     with _database(admin_url) as db_url:
@@ -198,9 +203,8 @@ def _celery_workspace(root: Path, workers: int) -> Iterator[CeleryWorkspace]:
         ws.groups.mkdir()
         ws.dagster_home.mkdir()
         instance_url = db_url.replace("postgresql://", "postgresql+psycopg2://")
-        (ws.dagster_home / "dagster.yaml").write_text(
-            f"storage:\n  postgres:\n    postgres_url: {instance_url}\n" + (REPO / "dagster.yaml").read_text()
-        )
+        storage = "" if sqlite_instance else f"storage:\n  postgres:\n    postgres_url: {instance_url}\n"
+        (ws.dagster_home / "dagster.yaml").write_text(storage + (REPO / "dagster.yaml").read_text())
         (ws.root / "celtest_pipelines.py").write_text(PIPELINES)
         with ws.instance():
             pass  # the instance's tables, created once before several processes use them
@@ -468,7 +472,10 @@ def test_finra_partition_with_checks_on_celery(cws: CeleryWorkspace) -> None:
 
 
 def test_worker_killed_mid_step_is_redelivered_without_duplicate_rows(tmp_path: Path) -> None:
-    with _celery_workspace(tmp_path, workers=2) as ws:
+    # On a SQLite instance: workers on the run worker's machine reach it (the Postgres warehouse holds the rows).
+    with _celery_workspace(tmp_path, workers=2, sqlite_instance=True) as ws:
+        with ws.instance() as instance:
+            assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         ws.write(
             "kill.yaml",
             """
