@@ -213,9 +213,20 @@ class _Watch(threading.Thread):
                 )
             elif self.instance.get_run_by_id(self.run_id).status.value not in self.STOP:
                 continue
+            elif self._failed_here():
+                return  # the run failed on its own: Dagster marks it FAILURE just before execute_run returns
             if not self.done.is_set():
                 os.kill(os.getpid(), signal.SIGINT)
             return
+
+    def _failed_here(self) -> bool:
+        """Whether this process recorded the run's failure (its own steps failed), not another one
+        (run monitoring in the daemon, the reaper, a Terminate from the UI)."""
+        import dagster as dg
+
+        failures = self.instance.all_logs(self.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        event = failures[-1].dagster_event if failures else None
+        return event is not None and event.pid == os.getpid()
 
 
 def _execute(
