@@ -139,10 +139,37 @@ def latest_view_sql(table: Table) -> str:
     )
 
 
+def _ddl_signature(views: list[tuple[str, str]]) -> str:
+    """A fingerprint of every table, index and view declaration (changes when any of them changes)."""
+    import hashlib
+
+    return (
+        "spine-dagster finra_otc ddl " + hashlib.sha256(repr((ALL_TABLES, views)).encode()).hexdigest()[:16]
+    )
+
+
 def ensure_tables(warehouse: Warehouse) -> None:
-    """Create the schema, tables and ``*_latest`` views if missing (safe to call from every step)."""
+    """Create the schema, tables and ``*_latest`` views if missing (safe to call from every step).
+
+    On Postgres the DDL runs only when the schema does not carry the current declarations' fingerprint
+    (a comment on the schema, set after a successful run): ``CREATE INDEX IF NOT EXISTS`` and ``CREATE
+    OR REPLACE VIEW`` lock their tables even when nothing changes, and with several steps writing at once
+    (Celery workers) one step's DDL and another's inserts deadlocked (bench/scale.py, 2 workers). A
+    lock-free catalog read now tells that the schema is current. (An index dropped by hand is not
+    recreated until the declarations change; ``COMMENT ON SCHEMA finra_otc IS NULL`` forces the DDL.)
+    """
     views = [(f"{t.name}_latest", latest_view_sql(t)) for t in DATA_TABLES]
+    if warehouse.dialect != "postgres":
+        warehouse.ensure_tables(ALL_TABLES, views)
+        return
+    signature = _ddl_signature(views)
+    current = warehouse.scalar(
+        "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = ?", [SCHEMA]
+    )
+    if current == signature:
+        return
     warehouse.ensure_tables(ALL_TABLES, views)
+    warehouse.execute(f"COMMENT ON SCHEMA {SCHEMA} IS '{signature}'")
 
 
 def record_table_capture(
