@@ -41,13 +41,28 @@ spec:
 """
 
 
+def _wait_until_blocked(ws: Workspace, job: str, timeout: float = 120) -> None:
+    """Until a step of ``job``'s run is waiting for a pool slot (Dagster's "Step blocked by limit" event):
+    measuring the CPU of a process still starting up (on a busy machine, 3 s may not be enough) would
+    measure its start, not its wait."""
+    deadline = time.monotonic() + timeout
+    with ws.instance() as instance:
+        while time.monotonic() < deadline:
+            for run in instance.get_runs(dg.RunsFilter(job_name=job)):
+                events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+                if any((e.message or "").startswith("Step blocked by limit for pool") for e in events):
+                    return
+            time.sleep(0.2)
+    raise AssertionError(f"no step of {job} ever waited for a pool slot")
+
+
 def test_a_waiting_step_names_the_run_holding_the_slot_and_idles(ws: Workspace) -> None:
     ws.write("holder.yaml", HOLDER)
     ws.write("waiter.yaml", WAITER)
     with spine_process(ws, "run", "ops.holder") as holder:
         holder_run = wait_for_step_start(ws, "ops__holder", "hold")
         with spine_process(ws, "run", "ops.waiter") as waiter:
-            time.sleep(3)  # the waiter has started its run and is waiting for the slot
+            _wait_until_blocked(ws, "ops__waiter")  # its run has started and its step waits for the slot
             cpu = psutil.Process(waiter.pid).cpu_times()
             time.sleep(3)
             after = psutil.Process(waiter.pid).cpu_times()
