@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -311,8 +312,12 @@ def child(args: argparse.Namespace) -> None:
         "naive_rows": lambda data, url: run_naive(data, url, row_inserts=True),
     }[args.child]
     seconds = runner(Path(args.data), args.url)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": round(peak_mb, 1)}))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU seconds of this process (every thread; not the Postgres server's): less sensitive to other load.
+    cpu = usage.ru_utime + usage.ru_stime
+    print(
+        json.dumps({"seconds": seconds, "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cpu_seconds": cpu})
+    )
 
 
 # --- parent -----------------------------------------------------------------------------------------------
@@ -451,7 +456,12 @@ def main(argv: list[str] | None = None) -> int:
                     round(ratio(sum(o["seconds"].values()), sum(p["seconds"].values())), 3)
                     for o, p in zip(runs["ours"], runs["plain"], strict=True)
                 ]
+                cpu = {impl: statistics.median(r.get("cpu_seconds", float("nan")) for r in found)
+                       for impl, found in runs.items()}  # fmt: skip
+                case["cpu_seconds_median"] = cpu
+                case["ours_over_plain_cpu"] = ratio(cpu["ours"], cpu["plain"])
                 if args.before_code:
+                    case["ours_before_over_plain_cpu"] = ratio(cpu["ours_before"], cpu["plain"])
                     before = measured["ours_before"]["seconds"]
                     case["ours_before_over_plain"] = ratio(sum(before.values()), sum(plain.values()))
                     case["ours_before_over_plain_each_repeat"] = [
@@ -471,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
                         *[f"{result['seconds'][s]:.2f}s" + ("" if s == "close" else f" ({source_rows / max(result['seconds'][s], 1e-9):,.0f}/s)") for s in STAGES],
                         f"{total:.2f}", f"{result['peak_rss_mb']:.0f}",
                     ])  # fmt: skip
+                log(f"{label} {kind}: CPU s (median) {json.dumps({k: round(v, 1) for k, v in cpu.items()})}")
                 log(f"{label} {kind}: ours/plain = {case['ours_over_plain']:.2f} "
                     f"(each repeat: {', '.join(f'{r:.2f}' for r in case['ours_over_plain_each_repeat'])})"
                     + "".join(f", {n}/ours = {case[n + '_over_ours']:.1f}" for n in ("naive", "naive_rows")
