@@ -168,3 +168,37 @@ def max_overlap(events: list[tuple[str, str, float]]) -> int:
         running += delta
         peak = max(peak, running)
     return peak
+
+
+def pool_step_windows(ws: Workspace, prefix: str, pool: str) -> list[tuple[float, float]]:
+    """Two one-step groups (``PREFIX.pool_one``, ``PREFIX.pool_two``) whose 2 s step is in ``pool``, run at
+    once by two ``spine run`` processes; both must complete. Each step's (start, end), sorted by start."""
+    for name in ("one", "two"):
+        ws.write(
+            f"pool_{name}.yaml",
+            f"name: {prefix}.pool_{name}\nsteps:\n"
+            f"  - {{name: write, pipeline: spine.sleep, params: {{seconds: 2}}, pool: {pool}}}\n",
+        )
+    with ws.instance() as instance:
+        instance.get_runs()  # create the instance's storage once, before two processes race to
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "spine_dagster", "run", f"{prefix}.pool_{name}", "--format", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ws.env(),
+            cwd=ws.root,
+        )
+        for name in ("one", "two")
+    ]
+    outs = [json.loads(p.communicate(timeout=180)[0]) for p in procs]
+    assert [o["status"] for o in outs] == ["completed", "completed"], outs
+    windows = []
+    with ws.instance() as instance:
+        for out in outs:
+            events = step_events(instance, out["run_id"])
+            start = next(t for _key, kind, t in events if kind == "STEP_START")
+            end = next(t for _key, kind, t in events if kind == "STEP_SUCCESS")
+            windows.append((start, end))
+    return sorted(windows)

@@ -35,6 +35,7 @@ from tests.integration.conftest import (
     REPO,
     Workspace,
     max_overlap,
+    pool_step_windows,
     spine_process,
     step_events,
     wait_for_step_start,
@@ -419,33 +420,8 @@ steps:
 
 
 def test_pool_limit_one_serializes_steps_across_runs_on_celery(cws: CeleryWorkspace) -> None:
-    for name in ("one", "two"):
-        cws.write(
-            f"pool_{name}.yaml",
-            f"name: cel.pool_{name}\nsteps:\n  - {{name: write, pipeline: spine.sleep, params: {{seconds: 2}}, pool: cel_db}}\n",
-        )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "spine_dagster", "run", f"cel.pool_{name}", "--format", "json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cws.env(),
-            cwd=cws.root,
-        )
-        for name in ("one", "two")
-    ]
-    outs = [json.loads(p.communicate(timeout=180)[0]) for p in procs]
-    assert [o["status"] for o in outs] == ["completed", "completed"]
-    instance = cws.instance()
-    windows = []
-    for out in outs:
-        events = step_events(instance, out["run_id"])
-        start = next(t for k, kind, t in events if kind == "STEP_START")
-        end = next(t for k, kind, t in events if kind == "STEP_SUCCESS")
-        windows.append((start, end))
-    (_, first_end), (second_start, _) = sorted(windows)
-    assert first_end <= second_start, f"pool steps overlapped: {windows}"  # two idle workers, one slot
+    (_, first_end), (second_start, _) = pool_step_windows(cws, "cel", "cel_db")
+    assert first_end <= second_start, "pool steps overlapped although two workers were idle (one slot)"
 
 
 def test_finra_partition_with_checks_on_celery(cws: CeleryWorkspace) -> None:

@@ -4,13 +4,11 @@ or `dagster job execute` in a fresh process, checked against the run's own event
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 
 import dagster as dg
 
-from tests.integration.conftest import Workspace, max_overlap, step_events, step_params
+from tests.integration.conftest import Workspace, max_overlap, pool_step_windows, step_events, step_params
 
 
 def _starts(events: list[tuple[str, str, float]]) -> list[str]:
@@ -241,34 +239,8 @@ steps:
 
 
 def test_pool_limit_one_serializes_steps_across_runs(ws: Workspace) -> None:
-    for name in ("one", "two"):
-        ws.write(
-            f"{name}.yaml",
-            f"name: sem.pool_{name}\nsteps:\n  - {{name: write, pipeline: spine.sleep, params: {{seconds: 2}}, pool: shared_db}}\n",
-        )
-    ws.instance().get_runs()  # create the instance's storage once, before two processes race to
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "spine_dagster", "run", f"sem.pool_{name}", "--format", "json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=ws.env(),
-            cwd=ws.root,
-        )
-        for name in ("one", "two")
-    ]
-    outs = [json.loads(p.communicate(timeout=180)[0]) for p in procs]
-    assert [o["status"] for o in outs] == ["completed", "completed"]
-    instance = ws.instance()
-    windows = []
-    for out in outs:
-        events = step_events(instance, out["run_id"])
-        start = next(t for k, kind, t in events if kind == "STEP_START")
-        end = next(t for k, kind, t in events if kind == "STEP_SUCCESS")
-        windows.append((start, end))
-    (_, first_end), (second_start, _) = sorted(windows)
-    assert first_end <= second_start, f"pool steps overlapped: {windows}"
+    (_, first_end), (second_start, _) = pool_step_windows(ws, "sem", "shared_db")
+    assert first_end <= second_start, "pool steps overlapped"
 
 
 def test_reexecution_from_failure_runs_only_failed_and_not_run_steps(ws: Workspace) -> None:
