@@ -4,8 +4,9 @@ Only ``*_W_SMBL_FIRM`` rows are summed: ``*_W_SMBL`` rows are their totals and w
 On DuckDB the rows never leave the database: one ``INSERT ... SELECT`` per table, over one capture's
 weekly_volume rows. On Postgres the capture's firm-level rows are read once (binary COPY into Arrow), the
 same two queries run over them in an in-memory DuckDB (:func:`compute`), and the results are written with
-COPY: Postgres ran the window functions over freshly written rows, without statistics, at 1.4 s a week
-against about 0.4 s this way (bench/RESULTS.md section 3).
+COPY, which takes the window queries over freshly written, unanalysed rows off the server. Measured
+(bench/RESULTS.md section 3): not faster end to end on loopback (4.30 -> 2.74 s and 2.35 -> 2.42 s a
+week in two noisy runs); the same rows either way (tests/domains/finra_otc/test_aggregates.py).
 
 Definitions, per (week, tier) capture:
 
