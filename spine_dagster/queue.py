@@ -148,8 +148,12 @@ def submit_backfill(
 ) -> tuple[str, list[GroupOutcome]]:
     """Submit ``partitions`` of a partitioned group as one Dagster backfill; follow its runs to the end.
 
-    Returns the backfill id and the outcome of each of its runs, in partition order.
+    Each run gets its partition's config from the job (the group's defaults and the partition's params):
+    Dagster's job backfills take no other run config, so ``run_params`` must be empty (the CLI refuses
+    ``--param`` here). Returns the backfill id and the outcome of each of its runs, in partition order.
     """
+    if run_params:
+        raise ValueError("a Dagster job backfill gives its runs their partition's config: no run params")
     import dagster as dg
     from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
     from dagster._core.remote_origin import RemotePartitionSetOrigin
@@ -177,8 +181,6 @@ def submit_backfill(
                 tags={BATCH_TAG: request.tags[BATCH_TAG]},
                 backfill_timestamp=time.time(),
                 title=f"spine run {group_name} ({len(partitions)} partitions)",
-                # --param values: the same op config as an in-process run (else the partitioned config's)
-                run_config=request.run_config if run_params else None,
             )
         )
         emit(f"  backfill {backfill_id}: {len(partitions)} runs, queued by the daemon")

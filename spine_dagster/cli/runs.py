@@ -166,6 +166,14 @@ def _run_queued(
     where = f", {len(keys)} partitions" if len(keys) > 1 else (f", partition {keys[0]}" if keys[0] else "")
     if emit is not None:
         emit(f"queueing {spec.name} ({len(spec.steps)} steps, {spec.policy.execution}{where})")
+    if len(keys) > 1 and run_params:
+        # Dagster gives each run of a job backfill its partition's config (the group's defaults): a backfill
+        # cannot carry other run params.
+        raise SpineError(
+            f"--queue with {len(keys)} partitions submits one Dagster backfill, whose runs take each "
+            f"partition's config, so --param {', '.join(sorted(run_params))} would be ignored: queue the "
+            "partitions one at a time (--partition KEY --queue), or put the values in the group's defaults"
+        )
     if len(keys) > 1:
         _backfill, outcomes = submit_backfill(
             location, settings, spec.name, run_params, [k for k in keys if k is not None], emit=emit

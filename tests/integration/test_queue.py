@@ -197,3 +197,15 @@ def test_queued_runs_that_may_overlap_refuse_a_duckdb_warehouse(ws: Workspace) -
     )  # fmt: skip
     assert promised.returncode == 1
     assert "no live Dagster daemon" in promised.stderr  # past the guard: now it needs a daemon
+
+
+def test_a_queued_range_refuses_run_params(ws: Workspace) -> None:
+    """A backfill's runs take their partition's config: --param with a queued range is refused, not dropped."""
+    ws.write("weekly.yaml", WEEKLY)
+    result = ws.spine(
+        "run", "queue.weekly", "--queue", "--partition-range", "2025-11-17..2025-11-24", "--param", "x=1"
+    )
+    assert result.returncode == 1
+    assert "--param x would be ignored" in result.stderr and "--partition KEY --queue" in result.stderr
+    with ws.instance() as instance:
+        assert instance.get_runs() == [] and instance.get_backfills() == []
