@@ -19,14 +19,8 @@ import dagster as dg
 
 from ..pipelines.base import QualityCheck
 from ..plan.model import GroupPlan, StepPlan
-from ..spec.models import (
-    WEEK_DIMENSION,
-    WEEKDAYS,
-    PartitionsSpec,
-    PipelineGroupSpec,
-    RetrySpec,
-    WeeklyPartitionSpec,
-)
+from ..spec.models import PartitionsSpec, PipelineGroupSpec, RetrySpec, WeeklyPartitionSpec
+from ..spec.types import WEEK_DIMENSION, WEEKDAYS
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _BACKOFF = {"constant": None, "linear": dg.Backoff.LINEAR, "exponential": dg.Backoff.EXPONENTIAL}

@@ -16,7 +16,8 @@ from pathlib import Path
 import dagster as dg
 
 from ..runtime.binding import JobBinding
-from ..spec.models import WEEKDAYS, AfterGroupSensorSpec, FileArrivalSensorSpec, PartitionsSpec
+from ..spec.models import AfterGroupSensorSpec, FileArrivalSensorSpec, PartitionsSpec
+from ..spec.types import WEEKDAYS
 from .config import run_config_for
 from .partitions import PartitionKeys
 from .translator import SpineDagsterTranslator, sunday_first_day

@@ -101,18 +101,14 @@ class SpineRuntime:
     jobs: Mapping[str, JobBinding]
     registry: PipelineRegistry
 
-    def step_for(self, job_name: str, alias: str) -> tuple[JobBinding, StepBinding]:
-        job = self.jobs[job_name]
-        return job, job.step(alias)
-
     def step_of(self, context: dg.OpExecutionContext) -> tuple[JobBinding, StepBinding]:
         """The job and step an op invocation stands for, in the group's job or in a run of its assets.
 
         In an asset run the op sits inside the group's graph (named like the group's job), one level down.
         """
         handle = context.op_handle
-        job_name = handle.parent.name if handle.parent is not None else context.job_name
-        return self.step_for(job_name, handle.name)
+        job = self.jobs[handle.parent.name if handle.parent is not None else context.job_name]
+        return job, job.step(handle.name)
 
     def outcome_of(self, instance: dg.DagsterInstance, run_id: str) -> GroupOutcome | None:
         """The spine outcome of a run of one of these jobs (None for any other run)."""
