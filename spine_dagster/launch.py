@@ -133,6 +133,16 @@ def idle_pool_waits() -> Iterator[None]:
         InstanceConcurrencyContext.interval_to_next_pending_claim_check = original  # type: ignore[method-assign]
 
 
+def _progress_event_types() -> set[Any]:
+    import dagster as dg
+
+    kinds = dg.DagsterEventType
+    return {
+        kinds.STEP_START, kinds.STEP_RESTARTED, kinds.STEP_SUCCESS, kinds.STEP_UP_FOR_RETRY,
+        kinds.STEP_FAILURE, kinds.ENGINE_EVENT,
+    }  # fmt: skip
+
+
 class StepProgress(threading.Thread):
     """Polls the run's event log and reports step transitions as they happen, and which run holds the
     slot a waiting step needs."""
@@ -142,7 +152,8 @@ class StepProgress(threading.Thread):
         self.instance, self.run_id, self.emit = instance, run_id, emit
         self.step_of = aliases.step_by_alias
         self.done = threading.Event()
-        self.cursor = 0
+        self.cursor: str | None = None  # the event log's cursor: each poll reads only what is new
+        self.kinds = _progress_event_types()
 
     def run(self) -> None:
         while not self.done.wait(0.2):
@@ -151,9 +162,11 @@ class StepProgress(threading.Thread):
     def poll(self) -> None:
         import dagster as dg
 
-        records = self.instance.all_logs(self.run_id)
-        for record in records[self.cursor :]:
-            event = record.dagster_event
+        # Only the new step and engine events: reading the whole log every 0.2 s cost a run of ~45 events a
+        # full read and deserialization per poll, on a thread that competes with the steps for the GIL.
+        found = self.instance.get_records_for_run(self.run_id, cursor=self.cursor, of_type=self.kinds)
+        for record in found.records:
+            event = record.event_log_entry.dagster_event
             if event is None or event.step_key is None:
                 continue
             step = self.step_of.get(event.step_key, event.step_key)
@@ -173,7 +186,7 @@ class StepProgress(threading.Thread):
             ):
                 pool = event.message.rsplit(" ", 1)[-1]
                 self.emit(f"  ~ {step} waits for a slot in pool {pool}{self._holders(pool)}")
-        self.cursor = len(records)
+        self.cursor = found.cursor
 
     def _holders(self, pool: str) -> str:
         slots = self.instance.event_log_storage.get_concurrency_info(pool).claimed_slots
@@ -238,9 +251,13 @@ def _execute(
     run_config: Mapping[str, Any],
     tags: Mapping[str, str],
     parent: Any = None,
+    instance: Any = None,
 ) -> GroupOutcome:
     """Create the run as the UI would (spine_dagster.origin), or a re-execution of ``parent`` from its
-    failure, execute it in this process reporting progress, and record the outcome as tags."""
+    failure, execute it in this process reporting progress, and record the outcome as tags.
+
+    ``instance``: the caller's Dagster instance (``spine run`` shares one across its runs: each
+    ``DagsterInstance.get()`` costs 0.1-0.2 s of storage set-up); None opens one for this run."""
     import dagster as dg
     from dagster._core.execution.api import execute_run
 
@@ -262,7 +279,7 @@ def _execute(
     job_def = location.definitions.resolve_job_def(job_name)
     max_runtime = job_def.run_tags.get("dagster/max_runtime")
     log_path = settings.home.resolve() / "logs" / f"spine-run-{invocation}.log"
-    with dg.DagsterInstance.get() as instance:
+    with _instance_or_new(instance) as instance:
         run = create_run(instance, job_def, recon, run_config=run_config, tags=tags, parent=parent)
         progress = StepProgress(instance, run.run_id, aliases, emit or (lambda _line: None))
         watch = _Watch(instance, run.run_id, float(max_runtime) if max_runtime else None)
@@ -293,12 +310,17 @@ def _execute(
     return outcome
 
 
-def interrupted_by_signal(run_id: str) -> bool:
-    """Whether the run ended because this process got SIGINT/SIGTERM (Ctrl-C), not by a timeout or a
-    Terminate: ``spine run --partition-range`` then starts no further run."""
+def _instance_or_new(instance: Any) -> contextlib.AbstractContextManager[Any]:
+    """``instance`` as is (its owner disposes of it), else a new instance from ``DAGSTER_HOME``."""
     import dagster as dg
 
-    with dg.DagsterInstance.get() as instance:
+    return contextlib.nullcontext(instance) if instance is not None else dg.DagsterInstance.get()
+
+
+def interrupted_by_signal(run_id: str, instance: Any = None) -> bool:
+    """Whether the run ended because this process got SIGINT/SIGTERM (Ctrl-C), not by a timeout or a
+    Terminate: ``spine run --partition-range`` then starts no further run."""
+    with _instance_or_new(instance) as instance:
         run = instance.get_run_by_id(run_id)
     return (
         run is not None
@@ -376,6 +398,7 @@ def run_group(
     *,
     partition: str | None = None,
     emit: Callable[[str], None] | None = None,
+    instance: Any = None,
 ) -> GroupOutcome:
     """Execute a group's job in this process and return its spine outcome (also recorded as run tags).
 
@@ -383,5 +406,6 @@ def run_group(
     """
     request = run_request(location, group_name, run_params, partition)
     return _execute(
-        location, settings, request.job_name, emit, run_config=request.run_config, tags=request.tags
-    )
+        location, settings, request.job_name, emit, run_config=request.run_config, tags=request.tags,
+        instance=instance,
+    )  # fmt: skip

@@ -129,26 +129,34 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             location, settings, spec, run_params, [key for key, _ in runs], emit if table else None
         )
         return _report(args, settings, outcomes, out, emit, expected=len(runs))
+    import dagster as dg
+
+    from ..warehouse.session import warehouse_session
+
     outcomes = []
-    for key, _filled in runs:
-        if table:
-            where = f", partition {key}" if key else ""
-            emit(f"running {spec.name} ({len(spec.steps)} steps, {spec.policy.execution}{where})")
-        try:
-            outcome = run_group(
-                location, settings, spec.name, run_params, partition=key, emit=emit if table else None
-            )
-        except GroupNotFoundError:  # a file outside the groups dir, or a group the code location dropped
-            raise SpineError(
-                f"group {spec.name!r} is not in the Dagster code location (run `spine validate` to see why)"
-            ) from None
-        outcomes.append(outcome)
-        if table:
-            print_outcome(args.format, outcome, out)
-        left = len(runs) - len(outcomes)
-        if left and interrupted_by_signal(outcome.run_id):
-            print(f"spine: interrupted; {left} more run(s) not started", file=err, flush=True)
-            break
+    # One Dagster instance and one warehouse connection for every run of the command, not one per run (or
+    # per step): the runs execute here one after another (warehouse/session.py says what that costs).
+    with dg.DagsterInstance.get() as instance, warehouse_session(settings.warehouse_url):
+        for key, _filled in runs:
+            if table:
+                where = f", partition {key}" if key else ""
+                emit(f"running {spec.name} ({len(spec.steps)} steps, {spec.policy.execution}{where})")
+            try:
+                outcome = run_group(
+                    location, settings, spec.name, run_params, partition=key,
+                    emit=emit if table else None, instance=instance,
+                )  # fmt: skip
+            except GroupNotFoundError:  # a file outside the groups dir, or a group the location dropped
+                raise SpineError(
+                    f"group {spec.name!r} is not in the Dagster code location (run `spine validate` to see why)"
+                ) from None
+            outcomes.append(outcome)
+            if table:
+                print_outcome(args.format, outcome, out)
+            left = len(runs) - len(outcomes)
+            if left and interrupted_by_signal(outcome.run_id, instance):
+                print(f"spine: interrupted; {left} more run(s) not started", file=err, flush=True)
+                break
     return _report(args, settings, outcomes, out, emit, expected=len(runs), printed=True)
 
 

@@ -178,7 +178,7 @@ def _asset_check(
         required_resource_keys={"warehouse"},
     )
     def _run(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        warehouse = context.resources.warehouse.open()
+        warehouse = context.resources.warehouse.connection()  # the run's, shared with its steps
         log = context.log  # type: ignore[assignment]
         op_context = context.op_execution_context
         try:
@@ -188,8 +188,9 @@ def _asset_check(
                 return check_result(check, check.evaluate(ctx), partition=key)
             ctx = CheckContext.for_table(warehouse, log)  # type: ignore[arg-type]
             return check_result(check, check.evaluate(ctx))
-        finally:
-            warehouse.close()
+        except BaseException:
+            context.resources.warehouse.discard()
+            raise
 
     return _run
 

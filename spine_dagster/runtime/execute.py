@@ -162,7 +162,9 @@ def _execute_step(
         context.log.info(message)
     else:
         log.debug(message)
-    warehouse = context.resources.warehouse.open() if needs_warehouse(pipeline) else None
+    # The run's connection in this process (closed with the run's resources), not one per step: each close
+    # is a DuckDB checkpoint, which costs more as the tables grow (warehouse/session.py).
+    warehouse = context.resources.warehouse.connection() if needs_warehouse(pipeline) else None
     ctx = StepContext(
         group=job.plan.name,
         step=step.name,
@@ -183,18 +185,19 @@ def _execute_step(
         yield from record_materializations(context, binding, ctx, result)
         with step_timeout(_time_left(step.timeout_seconds, started, step.name), step.name):
             evaluate_checks(context, binding, pipeline, ctx)
-    except dg.Failure:
-        raise
-    except Exception as exc:
+    except BaseException as exc:
+        if (
+            warehouse is not None
+        ):  # whatever state a failure left the connection in, the next step starts anew
+            context.resources.warehouse.discard()
+        if isinstance(exc, dg.Failure) or not isinstance(exc, Exception):
+            raise
         if isinstance(exc, StepRunError) and not exc.retryable:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         capped = capped_retry(binding, context.retry_number)
         if capped is not None:
             raise capped from exc
         raise
-    finally:
-        if warehouse is not None:
-            warehouse.close()
     if not context.has_assets_def or RESULT_OUTPUT in context.selected_output_names:
         yield dg.Output(None, RESULT_OUTPUT, metadata=_output_metadata(attempt, batch_id, ctx, result))
 

@@ -47,10 +47,12 @@ class DuckDBWarehouse:
                     ) from exc
                 time.sleep(0.2)
         self.con.execute("SET TimeZone = 'UTC'")
-        # DuckDB checkpoints when a connection closes (each step closes its own) and whenever the WAL
-        # passes checkpoint_threshold: at the default 16 MB several times per step on a week of FINRA data.
-        # 256 MB measured best (docs/warehouse.md): fewer checkpoints, memory still bounded.
+        # DuckDB checkpoints when a connection closes (once per run or `spine run` command: the resource
+        # shares one) and whenever the WAL passes checkpoint_threshold: at the default 16 MB several times
+        # per step on a week of FINRA data. 256 MB measured best (docs/warehouse.md). The memory cap keeps a
+        # long-lived connection from caching every block it read (DuckDB's default: 80% of the machine).
         self.con.execute("SET checkpoint_threshold = '256MB'")
+        self.con.execute("SET memory_limit = '1GB'")
         self._ensured: set[int] = set()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:

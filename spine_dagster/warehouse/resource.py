@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from ..settings import get_settings
 from .base import Warehouse
 from .connect import open_warehouse
+from .session import WarehouseSession, active_session
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse URL (from ``SPINE_WAREHOUSE_URL`` through ``dg.EnvVar``; empty = the default DuckDB
-    file under ``SPINE_HOME``). ``open()`` connects; the caller closes."""
+    file under ``SPINE_HOME``).
+
+    Steps use :meth:`connection`: one connection per run and process, opened on first use and closed when
+    Dagster tears the run's resources down. Under the in-process executor a run's steps share it; under
+    the multiprocess and Celery executors each step process has its own, as before. Inside a
+    :func:`~spine_dagster.warehouse.session.warehouse_session` (``spine run``) the command's connection is
+    used instead. ``open()`` is a separate connection the caller closes.
+    """
 
     url: str = Field(
         default="",
@@ -21,6 +29,31 @@ class WarehouseResource(dg.ConfigurableResource):
             "file under SPINE_HOME. Leave it empty in the Launchpad; a password belongs in the environment."
         ),
     )
+    _own: WarehouseSession | None = PrivateAttr(default=None)
+
+    def resolved_url(self) -> str:
+        return self.url or get_settings().warehouse_url
 
     def open(self) -> Warehouse:
-        return open_warehouse(self.url or get_settings().warehouse_url)
+        return open_warehouse(self.resolved_url())
+
+    def _session(self) -> WarehouseSession:
+        url = self.resolved_url()
+        shared = active_session(url)
+        if shared is not None:
+            return shared
+        if self._own is None:
+            self._own = WarehouseSession(url)
+        return self._own
+
+    def connection(self) -> Warehouse:
+        """The connection this run's steps share in this process (do not close it)."""
+        return self._session().connection()
+
+    def discard(self) -> None:
+        """Drop the shared connection after a failure; the next step opens a fresh one."""
+        self._session().discard()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._own is not None:
+            self._own.discard()

@@ -103,12 +103,28 @@ def _none_if_empty(text: pd.Series) -> pd.Series:
     return text.where(text.ne(""), None)
 
 
-def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: str) -> NormalizeResult:
-    """Classify one capture's raw rows (see the module docstring for the rules, in order)."""
+RawLines = Callable[[pd.DataFrame], pd.Series]
+
+
+def normalize(
+    raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: str, raw_lines: RawLines | None = None
+) -> NormalizeResult:
+    """Classify one capture's raw rows (see the module docstring for the rules, in order).
+
+    ``raw`` may come without its ``raw`` column (the source lines, most of a capture's bytes) when
+    ``raw_lines`` is given: only the few rows that need their line (a suspected wrong width, a reject) are
+    then looked up, by ``(source_file, row_number)``; ``raw_lines`` gets those two columns of the rows and
+    returns their lines, aligned with the rows it was given.
+    """
     rows = raw.reset_index(drop=True)
+    if "raw" not in rows.columns:
+        if raw_lines is None:
+            raise ValueError("normalize: the rows have no 'raw' column and no raw_lines lookup was given")
+        rows["raw"] = pd.Series(None, index=rows.index, dtype=rows["src_shares"].dtype)  # a text column
+    fill = _raw_filler(rows, raw_lines)
     verdict = _Verdicts(rows.index)
     # The rule families run in the module docstring's order: the first rule that flags a row decides it.
-    _flag_wrong_width(rows, verdict)
+    _flag_wrong_width(rows, verdict, fill)
     tiers = _flag_tiers(rows, verdict, tier)
     _flag_weeks(rows, verdict, tiers, week_start, source_kind)
     fields = _flag_fields(rows, verdict)
@@ -118,6 +134,7 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
     is_other = verdict.reason == "OTHER"
     rejected = verdict.reason.notna() & ~is_other
     accepted = verdict.reason.isna()
+    fill(rejected)
     partition = {"week_start": week_start, "week_ending": week_ending_of(week_start), "tier": tier}
     return NormalizeResult(
         _accepted_frame(rows, accepted, fields, ids, partition),
@@ -130,10 +147,24 @@ def normalize(raw: pd.DataFrame, week_start: dt.date, tier: str, source_kind: st
 # --- the rules, one family each, in the order they apply ---------------------------------------------------
 
 
-def _flag_wrong_width(rows: pd.DataFrame, verdict: _Verdicts) -> None:
+def _raw_filler(rows: pd.DataFrame, raw_lines: RawLines | None) -> Callable[[pd.Series], None]:
+    """A function that makes sure the rows under a mask have their ``raw`` line (a no-op when all do)."""
+
+    def fill(mask: pd.Series) -> None:
+        need = mask & rows["raw"].isna()
+        if raw_lines is None or not need.any():
+            return
+        found = raw_lines(rows.loc[need, ["source_file", "row_number"]])
+        rows.loc[need, "raw"] = found.to_numpy()
+
+    return fill
+
+
+def _flag_wrong_width(rows: pd.DataFrame, verdict: _Verdicts, fill: Callable[[pd.Series], None]) -> None:
     """PARSE_ERROR for a line with the wrong number of fields (the reader gave it empty fields)."""
     bad_width = rows["src_shares"].eq("") & rows["src_trades"].eq("") & rows["src_symbol"].eq("")
     if bad_width.any():  # an empty line read as fields; the regex runs on the few candidates only
+        fill(bad_width)
         bad_width[bad_width] = rows.loc[bad_width, "raw"].astype(str).str.count(r"[|,]") > 0
     verdict.flag(
         bad_width,

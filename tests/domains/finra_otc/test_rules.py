@@ -113,6 +113,36 @@ def test_wrong_width_rows_are_parse_errors_not_dropped(tmp_path: Path) -> None:
     assert result.rejects["row_number"].tolist() == [3]
 
 
+def test_raw_lines_looked_up_on_demand_give_the_same_result(tmp_path: Path) -> None:
+    # The normalize step reads a capture without its source lines and looks up only the rows that need
+    # theirs (rejects, suspected wrong widths): every rule case, a wrong-width line and a valid row at once.
+    path = tmp_path / "finra_otc_weekly_2025-12-22.psv"
+    lines = [_full_line(**fields) for fields, _expected in CASES] + ["AAPL|too|few", _full_line()]
+    path.write_text("|".join(FULL_COLUMNS) + "\n" + "\n".join(lines) + "\n")
+    rows = _raw(path)
+    asked: list[tuple[str, int]] = []
+
+    def raw_lines(wanted: pd.DataFrame) -> pd.Series:
+        asked.extend(zip(wanted["source_file"], wanted["row_number"], strict=True))
+        keyed = rows.set_index(["source_file", "row_number"])["raw"]
+        return pd.Series(
+            [keyed[(f, n)] for f, n in zip(wanted["source_file"], wanted["row_number"], strict=True)],
+            index=wanted.index,
+        )
+
+    whole = normalize(rows, MONDAY, "NMS_TIER_1", "dir")
+    on_demand = normalize(rows.drop(columns=["raw"]), MONDAY, "NMS_TIER_1", "dir", raw_lines=raw_lines)
+    pd.testing.assert_frame_equal(on_demand.accepted, whole.accepted)
+    pd.testing.assert_frame_equal(on_demand.rejects, whole.rejects)
+    assert (on_demand.raw_rows, on_demand.other_rows) == (whole.raw_rows, whole.other_rows)
+    assert "AAPL|too|few" in whole.rejects["raw"].tolist()
+    # only the rejected rows' lines were read, each once
+    rejected = set(zip(whole.rejects["source_file"], whole.rejects["row_number"], strict=True))
+    assert set(asked) == rejected and len(asked) == len(rejected)
+    with pytest.raises(ValueError, match="no 'raw' column"):
+        normalize(rows.drop(columns=["raw"]), MONDAY, "NMS_TIER_1", "dir")
+
+
 def test_ats8_week_from_name_or_publication(tmp_path: Path) -> None:
     header = "tierDescription|issueSymbolIdentifier|issueName|marketParticipantName|MPID|totalWeeklyShareQuantity|totalWeeklyTradeCount|lastUpdateDate"
     line = "OTC|AABB|Asia Broadband Inc Common Stock|OTCN OTC LINK NQB IDQS|OTCN|6753871|171|2025-12-15"

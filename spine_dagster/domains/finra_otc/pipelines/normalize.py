@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
 from ....errors import BadDataError
 from ....pipelines.base import Pipeline, StepResult
 from ....pipelines.context import StepContext
@@ -9,7 +12,46 @@ from .. import tables as t
 from ..checks import REJECT_RATE, SMBL_RECONCILIATION, UNIQUE_KEYS
 from ..params import NormalizeParams
 
-_NOT_READ = {"content_hash", "week_start", "week_ending", "tier"}  # the partition's, or not needed
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ....warehouse import Warehouse
+
+# The partition's, or not needed; ``raw`` (the source lines, most of a capture's bytes) is read only for the
+# rows that need it: rejects and suspected wrong widths (_RawLines).
+_NOT_READ = {"content_hash", "week_start", "week_ending", "tier", "raw"}
+_LOOKUP_BATCH = 500  # row numbers per IN list
+_READ_ALL_ABOVE = 5000  # more lines than this: read the capture's lines in one query instead
+
+
+class _RawLines:
+    """The source lines of some rows of one capture, looked up by (source_file, row_number)."""
+
+    def __init__(self, wh: Warehouse, capture_id: str, week: dt.date, tier: str) -> None:
+        self.wh, self.where = wh, "capture_id = ? AND week_start = ? AND tier = ?"
+        self.params: list[Any] = [capture_id, week, tier]
+
+    def __call__(self, rows: pd.DataFrame) -> pd.Series:
+        import pandas as pd
+
+        numbers = sorted({int(n) for n in rows["row_number"]})
+        sql = f"SELECT source_file, row_number, raw FROM {t.RAW_WEEKLY.name} WHERE {self.where}"
+        if len(numbers) > _READ_ALL_ABOVE:
+            batches = [self.wh.query_df(sql, self.params)]
+        else:
+            batches = [
+                self.wh.query_df(
+                    f"{sql} AND row_number IN ({', '.join('?' * len(chunk))})", [*self.params, *chunk]
+                )
+                for chunk in (numbers[i : i + _LOOKUP_BATCH] for i in range(0, len(numbers), _LOOKUP_BATCH))
+            ]
+        found = pd.concat(batches, ignore_index=True)
+        keys = zip(found["source_file"], found["row_number"].astype(int), strict=True)
+        lines = dict(zip(keys, found["raw"], strict=True))
+        return pd.Series(
+            [lines.get((f, int(n))) for f, n in zip(rows["source_file"], rows["row_number"], strict=True)],
+            index=rows.index, dtype=object,
+        )  # fmt: skip
 
 
 class NormalizeWeek(Pipeline):
@@ -46,7 +88,8 @@ class NormalizeWeek(Pipeline):
         )
         from ..rules import normalize  # pandas work: imported when a step runs, not when it is registered
 
-        result = normalize(raw, week, tier, kind or "dir")
+        lines = _RawLines(wh, capture["capture_id"], week, tier)
+        result = normalize(raw, week, tier, kind or "dir", raw_lines=lines)
         with wh.transaction():
             accepted = t.replace_capture_rows(
                 wh, t.WEEKLY_VOLUME, result.accepted, week, tier, capture, ctx.batch_id
