@@ -77,53 +77,75 @@ def unique_natural_keys(ctx: CheckContext) -> CheckOutcome:
     )
 
 
-def smbl_reconciliation(ctx: CheckContext) -> CheckOutcome:
-    """``*_W_SMBL_FIRM`` rows sum to the matching ``*_W_SMBL`` total, where the source carries both."""
-    import numpy as np
-    import pandas as pd
+_FIRM_TYPES = "('ATS_W_SMBL_FIRM', 'OTC_W_SMBL_FIRM')"
+_TOTAL_TYPES = "('ATS_W_SMBL', 'OTC_W_SMBL')"
+_SYMBOL_TYPES = "('ATS_W_SMBL_FIRM', 'OTC_W_SMBL_FIRM', 'ATS_W_SMBL', 'OTC_W_SMBL')"
+# A (week, tier, ATS/OTC, symbol) whose firm rows and total rows are both there, and do not agree: share
+# sums that differ by half a millionth or more (what rounds to a difference at 6 decimals: the sums of
+# fractional shares carry float error), or trade counts that differ at all.
+_MISMATCH = (
+    "total_rows > 0 AND firm_rows > 0 AND "
+    "(ABS(firm_shares - total_shares) >= 0.0000005 OR ABS(firm_trades - total_trades) > 0)"
+)
 
+
+def _smbl_sums_sql(where: str) -> str:
+    """Per (week, tier, ATS/OTC, symbol): the firm rows' and the total rows' sums, and how many of each."""
+
+    def total(column: str, types: str) -> str:
+        return f"COALESCE(SUM(CASE WHEN summary_type IN {types} THEN {column} END), 0)"
+
+    return (
+        f"SELECT week_start, tier, substr(summary_type, 1, 3) AS kind, symbol, "
+        f"{total('shares', _FIRM_TYPES)} AS firm_shares, {total('shares', _TOTAL_TYPES)} AS total_shares, "
+        f"{total('trades', _FIRM_TYPES)} AS firm_trades, {total('trades', _TOTAL_TYPES)} AS total_trades, "
+        f"COUNT(CASE WHEN summary_type IN {_FIRM_TYPES} THEN 1 END) AS firm_rows, "
+        f"COUNT(CASE WHEN summary_type IN {_TOTAL_TYPES} THEN 1 END) AS total_rows "
+        f"FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where} AND summary_type IN {_SYMBOL_TYPES} "
+        "GROUP BY week_start, tier, substr(summary_type, 1, 3), symbol"
+    )
+
+
+def smbl_reconciliation(ctx: CheckContext) -> CheckOutcome:
+    """``*_W_SMBL_FIRM`` rows sum to the matching ``*_W_SMBL`` total, where the source carries both.
+
+    Summed in the warehouse, which returns only the counts and the first mismatches: pulling a year's symbol
+    rows into pandas took 48 s over the whole table (1.8 s this way) and 0.3-2.3 s per (week, tier).
+    """
     where, params = _scope(ctx)
-    frame = ctx.warehouse.query_df(
-        f"SELECT week_start, tier, summary_type, symbol, product_type, issue_name, shares, trades "
-        f"FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where} AND summary_type IN "
-        "('ATS_W_SMBL_FIRM', 'ATS_W_SMBL', 'OTC_W_SMBL_FIRM', 'OTC_W_SMBL')",
+    sums = _smbl_sums_sql(where)
+    counts = ctx.warehouse.query_df(
+        "SELECT COUNT(*) AS keys, COUNT(CASE WHEN total_rows > 0 THEN 1 END) AS with_totals, "
+        "COUNT(CASE WHEN total_rows > 0 AND firm_rows > 0 THEN 1 END) AS compared, "
+        f"COUNT(CASE WHEN {_MISMATCH} THEN 1 END) AS mismatches FROM ({sums}) sums",
         params,
-    )
-    if frame.empty:
+    ).iloc[0]
+    if int(counts["keys"]) == 0:
         return CheckOutcome(True, "no symbol rows", {"symbols_compared": 0})
-    frame["kind"] = frame["summary_type"].str.slice(0, 3)
-    frame["level"] = np.where(frame["summary_type"].str.endswith("_FIRM"), "firm", "total")
-    keys = ["week_start", "tier", "kind", "symbol"]
-    sums = frame.groupby([*keys, "level"], dropna=False)[["shares", "trades"]].sum().unstack("level")
-    totals_present = (
-        sums[("shares", "total")].notna()
-        if ("shares", "total") in sums.columns
-        else pd.Series(False, index=sums.index)
-    )
-    if not totals_present.any():
+    if int(counts["with_totals"]) == 0:
         return CheckOutcome(True, "the source has no *_W_SMBL totals to reconcile", {"symbols_compared": 0})
-    both = (
-        sums[totals_present & sums[("shares", "firm")].notna()]
-        if ("shares", "firm") in sums.columns
-        else sums.iloc[0:0]
-    )
-    share_diff = (both[("shares", "firm")] - both[("shares", "total")]).abs()
-    trade_diff = (both[("trades", "firm")] - both[("trades", "total")]).abs()
-    bad = both[(share_diff.round(6) > 0) | (trade_diff > 0)]
-    examples = [
-        {
-            "key": "|".join(map(str, idx)),
-            "firm_shares": float(r[("shares", "firm")]),
-            "total_shares": float(r[("shares", "total")]),
-        }
-        for idx, r in bad.head(_MAX_LISTED).iterrows()
-    ]
+    mismatches = int(counts["mismatches"])
+    examples = []
+    if mismatches:
+        listed = ctx.warehouse.query_df(
+            f"SELECT week_start, tier, kind, symbol, firm_shares, total_shares FROM ({sums}) sums "
+            f"WHERE {_MISMATCH} ORDER BY week_start, tier, kind, symbol NULLS LAST LIMIT {_MAX_LISTED}",
+            params,
+        )
+        examples = [
+            {
+                "key": "|".join(map(str, (r.week_start, r.tier, r.kind, r.symbol))),
+                "firm_shares": float(r.firm_shares),
+                "total_shares": float(r.total_shares),
+            }
+            for r in listed.itertuples()
+        ]
     return CheckOutcome(
-        bad.empty,
+        mismatches == 0,
         "SMBL_FIRM rows sum to the SMBL totals"
-        if bad.empty
-        else f"{len(bad)} symbol total(s) differ from their firm rows",
-        {"symbols_compared": len(both), "mismatches": len(bad), "examples": examples},
+        if mismatches == 0
+        else f"{mismatches} symbol total(s) differ from their firm rows",
+        {"symbols_compared": int(counts["compared"]), "mismatches": mismatches, "examples": examples},
     )
 
 
