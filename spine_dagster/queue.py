@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpineError
-from .launch import StepProgress, run_request
+from .follow import StepProgress
+from .launch import run_request
 from .runtime.outcome import BATCH_TAG, GroupOutcome
 
 if TYPE_CHECKING:

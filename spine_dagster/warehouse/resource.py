@@ -7,7 +7,6 @@ from pydantic import Field, PrivateAttr
 
 from ..settings import get_settings
 from .base import Warehouse
-from .connect import open_warehouse
 from .session import WarehouseSession, active_session
 
 
@@ -19,7 +18,7 @@ class WarehouseResource(dg.ConfigurableResource):
     Dagster tears the run's resources down. Under the in-process executor a run's steps share it; under
     the multiprocess and Celery executors each step process has its own, as before. Inside a
     :func:`~spine_dagster.warehouse.session.warehouse_session` (``spine run``) the command's connection is
-    used instead. ``open()`` is a separate connection the caller closes.
+    used instead.
     """
 
     url: str = Field(
@@ -33,9 +32,6 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def resolved_url(self) -> str:
         return self.url or get_settings().warehouse_url
-
-    def open(self) -> Warehouse:
-        return open_warehouse(self.resolved_url())
 
     def _session(self) -> WarehouseSession:
         url = self.resolved_url()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from spine_dagster.launch import _Watch
+from spine_dagster.follow import RunWatch
 
 
 @contextmanager
@@ -55,7 +55,7 @@ def _failed_from_outside(instance: dg.DagsterInstance) -> str:
 
 def _watch(instance: dg.DagsterInstance, run_id: str) -> list[int]:
     with sigints() as got:
-        watch = _Watch(instance, run_id, None)
+        watch = RunWatch(instance, run_id, None)
         watch.start()
         time.sleep(2.5)  # the watch polls every second
         watch.done.set()

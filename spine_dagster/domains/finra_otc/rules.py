@@ -121,10 +121,9 @@ def normalize(
         if raw_lines is None:
             raise ValueError("normalize: the rows have no 'raw' column and no raw_lines lookup was given")
         rows["raw"] = pd.Series(None, index=rows.index, dtype=rows["src_shares"].dtype)  # a text column
-    fill = _raw_filler(rows, raw_lines)
     verdict = _Verdicts(rows.index)
     # The rule families run in the module docstring's order: the first rule that flags a row decides it.
-    _flag_wrong_width(rows, verdict, fill)
+    _flag_wrong_width(rows, verdict, raw_lines)
     tiers = _flag_tiers(rows, verdict, tier)
     _flag_weeks(rows, verdict, tiers, week_start, source_kind)
     fields = _flag_fields(rows, verdict)
@@ -134,7 +133,7 @@ def normalize(
     is_other = verdict.reason == "OTHER"
     rejected = verdict.reason.notna() & ~is_other
     accepted = verdict.reason.isna()
-    fill(rejected)
+    _fill_raw(rows, rejected, raw_lines)
     partition = {"week_start": week_start, "week_ending": week_ending_of(week_start), "tier": tier}
     return NormalizeResult(
         _accepted_frame(rows, accepted, fields, ids, partition),
@@ -147,24 +146,18 @@ def normalize(
 # --- the rules, one family each, in the order they apply ---------------------------------------------------
 
 
-def _raw_filler(rows: pd.DataFrame, raw_lines: RawLines | None) -> Callable[[pd.Series], None]:
-    """A function that makes sure the rows under a mask have their ``raw`` line (a no-op when all do)."""
-
-    def fill(mask: pd.Series) -> None:
-        need = mask & rows["raw"].isna()
-        if raw_lines is None or not need.any():
-            return
-        found = raw_lines(rows.loc[need, ["source_file", "row_number"]])
-        rows.loc[need, "raw"] = found.to_numpy()
-
-    return fill
+def _fill_raw(rows: pd.DataFrame, mask: pd.Series, raw_lines: RawLines | None) -> None:
+    """Give the rows under ``mask`` that lack their ``raw`` line that line, from ``raw_lines``."""
+    need = mask & rows["raw"].isna()
+    if raw_lines is not None and need.any():
+        rows.loc[need, "raw"] = raw_lines(rows.loc[need, ["source_file", "row_number"]]).to_numpy()
 
 
-def _flag_wrong_width(rows: pd.DataFrame, verdict: _Verdicts, fill: Callable[[pd.Series], None]) -> None:
+def _flag_wrong_width(rows: pd.DataFrame, verdict: _Verdicts, raw_lines: RawLines | None) -> None:
     """PARSE_ERROR for a line with the wrong number of fields (the reader gave it empty fields)."""
     bad_width = rows["src_shares"].eq("") & rows["src_trades"].eq("") & rows["src_symbol"].eq("")
     if bad_width.any():  # an empty line read as fields; the regex runs on the few candidates only
-        fill(bad_width)
+        _fill_raw(rows, bad_width, raw_lines)
         bad_width[bad_width] = rows.loc[bad_width, "raw"].astype(str).str.count(r"[|,]") > 0
     verdict.flag(
         bad_width,
