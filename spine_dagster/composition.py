@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from . import pool_claims
 from .defs import (
     AssetLayout,
     OpCatalog,
@@ -194,6 +195,7 @@ def build_code_location(
     translator: SpineDagsterTranslator | None = None,
 ) -> CodeLocation:
     """:func:`build_definitions`, keeping the runtime, the translator and the problems found."""
+    pool_claims.install()  # every process that loads the location may claim pool slots (pool_claims.py)
     settings = settings or get_settings()
     registry = registry or discover_pipelines(settings.pipeline_modules)
     translator = translator or get_translator(settings)

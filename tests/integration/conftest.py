@@ -170,9 +170,10 @@ def max_overlap(events: list[tuple[str, str, float]]) -> int:
     return peak
 
 
-def pool_step_windows(ws: Workspace, prefix: str, pool: str) -> list[tuple[float, float]]:
+def pool_step_windows(ws: Workspace, prefix: str, pool: str) -> tuple[list[tuple[float, float]], str]:
     """Two one-step groups (``PREFIX.pool_one``, ``PREFIX.pool_two``) whose 2 s step is in ``pool``, run at
-    once by two ``spine run`` processes; both must complete. Each step's (start, end), sorted by start."""
+    once by two ``spine run`` processes; both must complete. Each step's (start, end), sorted by start, and
+    a description of both runs (their events and stderr) for an assertion's message."""
     for name in ("one", "two"):
         ws.write(
             f"pool_{name}.yaml",
@@ -192,13 +193,22 @@ def pool_step_windows(ws: Workspace, prefix: str, pool: str) -> list[tuple[float
         )
         for name in ("one", "two")
     ]
-    outs = [json.loads(p.communicate(timeout=180)[0]) for p in procs]
-    assert [o["status"] for o in outs] == ["completed", "completed"], outs
-    windows = []
+    results = [p.communicate(timeout=180) for p in procs]
+    outs = [json.loads(stdout) for stdout, _stderr in results]
     with ws.instance() as instance:
+        # Every event of both runs and both processes' stderr, so a failure here can be diagnosed from CI's log.
+        logs = "\n".join(
+            f"{record.timestamp:.3f} {out['run_id'][:8]} "
+            f"{record.dagster_event.event_type_value if record.dagster_event else ''} {record.user_message[:160]}"
+            for out in outs
+            for record in instance.all_logs(out["run_id"])
+        )
+        context = f"{outs}\n{logs}\n" + "\n".join(stderr[-2000:] for _stdout, stderr in results)
+        assert [o["status"] for o in outs] == ["completed", "completed"], context
+        windows = []
         for out in outs:
             events = step_events(instance, out["run_id"])
             start = next(t for _key, kind, t in events if kind == "STEP_START")
             end = next(t for _key, kind, t in events if kind == "STEP_SUCCESS")
             windows.append((start, end))
-    return sorted(windows)
+    return sorted(windows), context

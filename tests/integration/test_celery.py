@@ -420,8 +420,10 @@ steps:
 
 
 def test_pool_limit_one_serializes_steps_across_runs_on_celery(cws: CeleryWorkspace) -> None:
-    (_, first_end), (second_start, _) = pool_step_windows(cws, "cel", "cel_db")
-    assert first_end <= second_start, "pool steps overlapped although two workers were idle (one slot)"
+    [(_, first_end), (second_start, _)], context = pool_step_windows(cws, "cel", "cel_db")
+    assert first_end <= second_start, (
+        f"pool steps overlapped although two workers were idle (one slot)\n{context}"
+    )
 
 
 def test_finra_partition_with_checks_on_celery(cws: CeleryWorkspace) -> None:

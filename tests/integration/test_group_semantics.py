@@ -239,8 +239,8 @@ steps:
 
 
 def test_pool_limit_one_serializes_steps_across_runs(ws: Workspace) -> None:
-    (_, first_end), (second_start, _) = pool_step_windows(ws, "sem", "shared_db")
-    assert first_end <= second_start, "pool steps overlapped"
+    [(_, first_end), (second_start, _)], context = pool_step_windows(ws, "sem", "shared_db")
+    assert first_end <= second_start, f"pool steps overlapped\n{context}"
 
 
 def test_reexecution_from_failure_runs_only_failed_and_not_run_steps(ws: Workspace) -> None:
