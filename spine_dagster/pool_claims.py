@@ -55,8 +55,8 @@ def install() -> None:
 def _claim_concurrency_slot(self: Any, concurrency_key: str, run_id: str, step_key: str) -> Any:
     """Dagster's claim, but a free slot is taken only if it is still free when written (compare and set)."""
     import sqlalchemy as db
-    from dagster._utils.concurrency import ConcurrencySlotStatus
     from dagster._core.storage.event_log.schema import ConcurrencySlotsTable as slots
+    from dagster._utils.concurrency import ConcurrencySlotStatus
 
     free = db.and_(
         slots.c.concurrency_key == concurrency_key,

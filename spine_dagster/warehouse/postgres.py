@@ -2,7 +2,9 @@
 
 ADBC's libpq driver reads query results with ``COPY ... TO STDOUT (FORMAT binary)`` straight into Arrow
 and writes with ``COPY ... FROM STDIN (FORMAT binary)``: no per-row Python objects on either path (the
-psycopg2 ``fetchall`` it replaces built a tuple per row and was 4x slower on a week of FINRA data).
+psycopg2 ``fetchall`` it replaces built a tuple per row and was 4x slower on a week of FINRA data). It
+uses COPY only for a query without bound parameters, so reads write theirs into the SQL
+(:mod:`.pg_literals`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .base import Table, WarehouseError, arrow_for, create_table_sql, quote_identifier
+from .pg_literals import inline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,15 +61,26 @@ class PostgresWarehouse:
             raise WarehouseError(f"cannot connect to Postgres at {display_url}: {message}") from exc
         self._in_transaction = False
         self._ensured: set[int] = set()
+        # Reads write their parameters into the SQL (pg_literals.py) only where '' is the sole escape.
+        with self.con.cursor() as cur:
+            cur.execute("SELECT current_setting('standard_conforming_strings')")
+            self._inline_reads = cur.fetchone()[0] == "on"
+        self.con.commit()
 
     def _maybe_commit(self) -> None:
         if not self._in_transaction:
             self.con.commit()
 
-    def _run(self, sql: str, params: Sequence[Any]) -> Any:
+    def _run(self, sql: str, params: Sequence[Any], *, inline_params: bool = False) -> Any:
+        """Execute on a new cursor. ``inline_params``: write the parameters into the SQL when they are plain
+        values, so a result comes back by binary COPY (pg_literals.py); otherwise they are bound."""
+        text = inline(sql, params) if inline_params and params and self._inline_reads else None
         cur = self.con.cursor()
         try:
-            cur.execute(_pg_sql(sql), tuple(params) if params else None)
+            if text is not None:
+                cur.execute(text)
+            else:
+                cur.execute(_pg_sql(sql), tuple(params) if params else None)
         except BaseException:
             cur.close()
             if not self._in_transaction:
@@ -79,7 +93,7 @@ class PostgresWarehouse:
         self._maybe_commit()
 
     def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        cur = self._run(sql, params)
+        cur = self._run(sql, params, inline_params=True)
         try:
             result = cur.fetch_arrow_table()
         finally:
