@@ -95,3 +95,31 @@ def test_postgres_connection_error_hides_the_password() -> None:
         open_warehouse("postgresql://nobody:hunter2@127.0.0.1:1/nowhere")
     assert "hunter2" not in str(info.value)
     assert "***" in str(info.value)
+
+
+def test_duckdb_writes_row_groups_of_32768_rows(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A capture-sized insert fills whole row groups of ROW_GROUP_SIZE rows (written as it inserts, not
+    at the checkpoint: docs/warehouse.md), and the file reads back the same rows in a plain connection."""
+    import duckdb
+
+    from spine_dagster.warehouse.duckdb import ROW_GROUP_SIZE
+
+    path = tmp_path / "rg.duckdb"
+    table = Table("demo.numbers", (Column("n", "bigint"), Column("label", "text")))
+    rows = 2 * ROW_GROUP_SIZE + 1000
+    wh = open_warehouse(f"duckdb:///{path}")
+    try:
+        wh.ensure_tables([table])
+        frame = pd.DataFrame({"n": range(rows), "label": [f"row {i}" for i in range(rows)]})
+        with wh.transaction():
+            assert wh.insert_df(table, frame) == rows
+    finally:
+        wh.close()
+    with duckdb.connect(str(path), read_only=True) as con:
+        groups = con.sql(
+            "SELECT row_group_id, max(count) FROM pragma_storage_info('demo.numbers') "
+            "WHERE column_name = 'n' GROUP BY ALL ORDER BY 1"
+        ).fetchall()
+        assert [count for _group, count in groups] == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 1000]
+        total = con.sql("SELECT count(*), sum(n) FROM demo.numbers").fetchall()
+        assert total == [(rows, rows * (rows - 1) // 2)]
