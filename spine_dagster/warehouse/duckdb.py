@@ -45,11 +45,10 @@ def _connect(path: str) -> Any:
 
     if path == ":memory:":
         return duckdb.connect(path)
-    con = duckdb.connect()
+    # Spills go next to the file, as for duckdb.connect(path); an in-memory database would use ./.tmp.
+    con = duckdb.connect(config={"temp_directory": f"{path}.tmp"})
     try:
-        quoted = (
-            "'" + path.replace("'", "''") + "'"
-        )  # a file path from the warehouse URL, as a string literal
+        quoted = "'" + path.replace("'", "''") + "'"  # the file path (warehouse URL) as a string literal
         con.execute(f"ATTACH {quoted} AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
         con.execute("USE warehouse")
     except BaseException:

@@ -109,6 +109,8 @@ def test_duckdb_writes_row_groups_of_32768_rows(tmp_path) -> None:  # type: igno
     rows = 2 * ROW_GROUP_SIZE + 1000
     wh = open_warehouse(f"duckdb:///{path}")
     try:
+        spill = wh.con.sql("SELECT current_setting('temp_directory')").fetchall()  # type: ignore[attr-defined]
+        assert spill == [(f"{path}.tmp",)]  # next to the file, as duckdb.connect(path) puts it, not ./.tmp
         wh.ensure_tables([table])
         frame = pd.DataFrame({"n": range(rows), "label": [f"row {i}" for i in range(rows)]})
         with wh.transaction():
