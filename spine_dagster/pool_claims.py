@@ -32,23 +32,25 @@ _INSTALLED: list[bool] = []
 
 
 def install() -> None:
-    """Patch Dagster's slot claim (all SQL storages) and pool initialisation (Postgres), once per process."""
+    """Patch Dagster's slot claim and pool initialisation (the latter acts on Postgres only), once per process.
+
+    Both are methods of ``SqlEventLogStorage``, which dagster-postgres's storage inherits without
+    overriding them. So nothing here imports dagster-postgres: that import costs 0.5 s, and every process
+    that loads the code location would pay it, even on a SQLite instance.
+    """
     if _INSTALLED:
         return
     from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 
+    original = SqlEventLogStorage.initialize_concurrency_limit_to_default
+
+    def initialize(self: Any, concurrency_key: str) -> bool:
+        if not type(self).__module__.startswith("dagster_postgres"):
+            return original(self, concurrency_key)  # SQLite (MySQL): Dagster's own, no aborted transaction
+        return _initialize_pool_limit(self, concurrency_key, original)
+
     SqlEventLogStorage._claim_concurrency_slot = _claim_concurrency_slot  # type: ignore[method-assign]
-    try:
-        from dagster_postgres.event_log.event_log import PostgresEventLogStorage
-    except ImportError:  # dagster-postgres is a dependency; tolerate an install without it
-        pass
-    else:
-        original = PostgresEventLogStorage.initialize_concurrency_limit_to_default
-
-        def initialize(self: Any, concurrency_key: str) -> bool:
-            return _initialize_pool_limit(self, concurrency_key, original)
-
-        PostgresEventLogStorage.initialize_concurrency_limit_to_default = initialize  # type: ignore[method-assign]
+    SqlEventLogStorage.initialize_concurrency_limit_to_default = initialize  # type: ignore[method-assign]
     _INSTALLED.append(True)
 
 

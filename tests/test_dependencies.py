@@ -20,6 +20,7 @@ PACKAGE = ROOT / "spine_dagster"
 # Declared but never imported by spine_dagster/: each needs a reason (pyproject.toml says it too).
 NOT_IMPORTED = {
     "dagster-webserver": "`spine dev` runs `dagster dev`, which serves the UI from it",
+    "dagster-postgres": "Dagster loads it by name for a Postgres-backed instance (dagster.yaml storage)",
     "tzdata": "zoneinfo's time zone database where the system has none",
     "adbc-driver-manager": "adbc_driver_postgresql.dbapi imports it; pinned to the driver's release",
 }
