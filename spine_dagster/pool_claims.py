@@ -26,22 +26,31 @@ execute``. Remove it when Dagster's own storage is fixed; ``test_pool_claims`` s
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 _INSTALLED: list[bool] = []
 
 
-def install() -> None:
+def install() -> bool:
     """Patch Dagster's slot claim and pool initialisation (the latter acts on Postgres only), once per process.
 
-    Both are methods of ``SqlEventLogStorage``, which dagster-postgres's storage inherits without
-    overriding them. So nothing here imports dagster-postgres: that import costs 0.5 s, and every process
-    that loads the code location would pay it, even on a SQLite instance.
+    Returns whether the fix is in place. It is installed only in a process that has loaded Dagster's SQL
+    event storage, that is, one that has a Dagster instance. Every process that claims slots opens its
+    instance before it builds the code location: ``spine run``, Dagster's run worker and
+    ``dagster job execute``. A process that only loads the definitions, such as a code server,
+    ``spine validate`` or ``bench/load.py``, claims no slots. It does not pay the 0.3 s that importing
+    the storage module would cost.
+
+    Both methods belong to ``SqlEventLogStorage``, which dagster-postgres's storage inherits without
+    overriding them. So dagster-postgres is not imported here either (another 0.5 s).
     """
     if _INSTALLED:
-        return
-    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
-
+        return True
+    storage_module = sys.modules.get("dagster._core.storage.event_log.sql_event_log")
+    if storage_module is None:
+        return False
+    SqlEventLogStorage = storage_module.SqlEventLogStorage
     original = SqlEventLogStorage.initialize_concurrency_limit_to_default
 
     def initialize(self: Any, concurrency_key: str) -> bool:
@@ -52,6 +61,7 @@ def install() -> None:
     SqlEventLogStorage._claim_concurrency_slot = _claim_concurrency_slot  # type: ignore[method-assign]
     SqlEventLogStorage.initialize_concurrency_limit_to_default = initialize  # type: ignore[method-assign]
     _INSTALLED.append(True)
+    return True
 
 
 def _claim_concurrency_slot(self: Any, concurrency_key: str, run_id: str, step_key: str) -> Any:

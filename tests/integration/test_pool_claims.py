@@ -25,13 +25,13 @@ FORK = multiprocessing.get_context("fork")  # children inherit the installed fix
 @pytest.fixture(name="home", params=["sqlite", "postgres"])
 def home_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
     """A DAGSTER_HOME whose pools default to one slot, stored in SQLite or in a fresh Postgres database."""
-    pool_claims.install()
     storage = ""
     if request.param == "postgres":
         storage = f"storage:\n  postgres:\n    postgres_url: {request.getfixturevalue('pg_database')}\n"
     write_config(tmp_path, storage, default_limit=1)
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         instance.get_runs()  # create the storage before processes race to
+    assert pool_claims.install()  # as in a run worker: the instance's storage is loaded, so the fix goes in
     yield tmp_path
 
 
