@@ -18,10 +18,11 @@ milliseconds of each other hit two bugs in ``SqlEventLogStorage``:
   one ``INSERT ... ON CONFLICT DO UPDATE``; its row lock orders the slot allocation that follows.
 
 :func:`install` replaces the two methods on Dagster's classes for the life of the process (it is
-idempotent). It runs when the code location is built (``spine_dagster.definitions``), which covers every
-process that claims slots: ``spine run``, a run worker launched by the UI, a schedule, a sensor or the
-queue (Dagster's in-process, multiprocess and Celery executors claim there), and ``dagster job
-execute``. Remove it when Dagster's own storage is fixed; ``test_pool_claims`` shows when.
+idempotent). It runs when the code location is built (``composition.build_code_location``) in a process
+that has a Dagster instance, which covers every process that claims slots: ``spine run``, a run worker
+launched by the UI, a schedule, a sensor or the queue (Dagster's in-process, multiprocess and Celery
+executors claim there), and ``dagster job execute``. Remove it when Dagster's own storage is fixed;
+``test_pool_claims`` shows when.
 """
 
 from __future__ import annotations

@@ -29,9 +29,9 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-_PLACEHOLDER = re.compile(r"\?")
+PLACEHOLDER = re.compile(r"\?")  # the shared SQL's placeholder (DuckDB's); postgres.py numbers it
 
 
 def literal(value: Any) -> str | None:
@@ -60,10 +60,10 @@ def inline(sql: str, params: Sequence[Any]) -> str | None:
     One pass over the SQL text: a ``?`` inside a written literal is never taken for a placeholder.
     """
     literals = [literal(value) for value in params]
-    if any(text is None for text in literals) or len(_PLACEHOLDER.findall(sql)) != len(literals):
+    if any(text is None for text in literals) or len(PLACEHOLDER.findall(sql)) != len(literals):
         return None
-    written = iter(literals)
-    return _PLACEHOLDER.sub(lambda _match: next(written) or "", sql)
+    written = iter(cast("list[str]", literals))
+    return PLACEHOLDER.sub(lambda _match: next(written), sql)
 
 
-__all__ = ["inline", "literal"]
+__all__ = ["PLACEHOLDER", "inline", "literal"]

@@ -9,14 +9,13 @@ uses COPY only for a query without bound parameters, so reads write theirs into 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .base import Table, WarehouseError, arrow_for, create_table_sql, quote_identifier
-from .pg_literals import inline
+from .pg_literals import PLACEHOLDER, inline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,13 +30,12 @@ TYPES = {
     "boolean": "BOOLEAN",
 }
 _DDL_LOCK = 727_311  # pg_advisory_xact_lock key: concurrent steps create the schema one at a time
-_PLACEHOLDER = re.compile(r"\?")
 
 
 def _pg_sql(sql: str) -> str:
     """The shared SQL uses ``?`` placeholders (DuckDB's); libpq numbers them: ``$1``, ``$2``, ..."""
     counter = iter(range(1, 1_000_000))
-    return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
+    return PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
 
 
 def _with_timeout(dsn: str, seconds: int) -> str:

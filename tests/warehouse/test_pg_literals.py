@@ -7,7 +7,6 @@ import decimal
 import re
 
 import numpy as np
-import pytest
 
 from spine_dagster.warehouse import open_warehouse
 from spine_dagster.warehouse.pg_literals import inline, literal
@@ -98,8 +97,7 @@ def test_reads_are_fetched_by_binary_copy(pg_database: str) -> None:
         wh.close()
 
 
-@pytest.mark.parametrize("setting", ["off"])
-def test_no_inlining_without_standard_conforming_strings(pg_database: str, setting: str) -> None:
+def test_no_inlining_without_standard_conforming_strings(pg_database: str) -> None:
     """Where backslashes escape inside '...', doubling quotes is not enough: such a server gets bound
     parameters only."""
     import psycopg2
@@ -109,7 +107,7 @@ def test_no_inlining_without_standard_conforming_strings(pg_database: str, setti
     admin = psycopg2.connect(plain)
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f'ALTER DATABASE "{name}" SET standard_conforming_strings = {setting}')
+        cur.execute(f'ALTER DATABASE "{name}" SET standard_conforming_strings = off')
     admin.close()
     wh = open_warehouse(pg_database)
     assert isinstance(wh, PostgresWarehouse)
