@@ -108,7 +108,7 @@ def run_settings(args: argparse.Namespace) -> Any:
 def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``spine run``: run a group's Dagster job now, once per partition asked for; exit 0 if all completed."""
     from ..composition import get_translator
-    from ..launch import interrupted_by_signal, run_group
+    from ..launch import hold_storage_connections, interrupted_by_signal, run_group
 
     run_params = parse_params(args.param)
     group = find_group(args, args.group)
@@ -137,6 +137,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # One Dagster instance and one warehouse connection for every run of the command, not one per run (or
     # per step): the runs execute here one after another (warehouse/session.py says what that costs).
     with dg.DagsterInstance.get() as instance, warehouse_session(settings.warehouse_url):
+        hold_storage_connections(instance)
         for key, _filled in runs:
             if table:
                 where = f", partition {key}" if key else ""
