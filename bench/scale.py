@@ -13,6 +13,8 @@ warehouse, a fresh ``SPINE_HOME`` (so an empty parse cache) and a fresh Dagster 
 * ``inprocess_duckdb`` / ``inprocess_postgres``: ``spine run finra.weekly_refresh --partition-range
   FIRST..LAST`` (the shipped group with ``source_dir`` in its defaults: :func:`write_groups`) (one Dagster run per (week, tier), one after another, in that process;
   SQLite instance; ``SPINE_WAREHOUSE_URL`` the DuckDB file or a fresh Postgres database);
+* ``inprocess_duckdb_pginstance`` / ``inprocess_postgres_pginstance``: the same on a Postgres Dagster instance
+  (a fresh database, ``deploy/dagster.yaml``: the production profile's storage), still in process;
 * ``celery1`` / ``celery2``: the same command with ``--queue`` and ``SPINE_EXECUTOR=celery``: a Postgres
   Dagster instance with ``deploy/dagster.yaml`` (QueuedRunCoordinator, 8 runs at most, one per partition),
   a ``dagster-daemon run`` (the backfill and queue daemons start the runs), and 1 or 2 ``spine worker
@@ -52,7 +54,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, REPO, log, print_table, ratio, write_json
 
 FIRST_WEEK = dt.date(2025, 11, 17)  # the first partition of finra.weekly_refresh
-CONFIGS = ("plain_duckdb", "inprocess_duckdb", "plain_postgres", "inprocess_postgres", "celery1", "celery2")
+CONFIGS = (
+    "plain_duckdb", "inprocess_duckdb", "inprocess_duckdb_pginstance",
+    "plain_postgres", "inprocess_postgres", "inprocess_postgres_pginstance",
+    "celery1", "celery2",
+)  # fmt: skip
 RSS_LIMIT_MB = 2048
 BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 
@@ -326,14 +332,20 @@ def run_plain(ctx: Context, backend: str) -> dict[str, Any]:
         return {"wall_s": wall, "exit": code, "rss": sampler.summary(), "log": str(home / "run.log")}
 
 
-def run_inprocess(ctx: Context, backend: str) -> dict[str, Any]:
+def run_inprocess(ctx: Context, backend: str, pg_instance: bool = False) -> dict[str, Any]:
+    """``spine run`` in process on the SQLite instance (the embedded default), or with ``pg_instance`` on a
+    Postgres instance configured by deploy/dagster.yaml (the production profile's storage)."""
     with contextlib.ExitStack() as stack:
-        home = ctx.workdir / f"home_inprocess_{backend}"
+        home = ctx.workdir / f"home_inprocess_{backend}{'_pginstance' if pg_instance else ''}"
         if backend == "duckdb":
             url = f"duckdb:///{home / 'warehouse.duckdb'}"
         else:
             url = stack.enter_context(fresh_database(ctx.pg_url or "", "spine_scale_wh"))
         env = _base_env(home) | {"SPINE_WAREHOUSE_URL": url}
+        if pg_instance:
+            instance_url = stack.enter_context(fresh_database(ctx.pg_url or "", "spine_scale_dagster"))
+            env["SPINE_DAGSTER_PG_URL"] = instance_url.replace("postgresql://", "postgresql+psycopg2://")
+            shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster" / "dagster.yaml")
         with TreeSampler(ctx.interval) as sampler:
             wall, code = _run_measured(_spine_run_argv(ctx, queue=False), env, sampler, home / "run.log")
         return {"wall_s": wall, "exit": code, "rss": sampler.summary(), "weekly_volume_rows": _volume_rows(url),
@@ -427,7 +439,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown configurations {sorted(unknown)}; choose from {', '.join(CONFIGS)}")
     if not args.postgres_url:
-        configs = [c for c in configs if "duckdb" in c]
+        configs = [
+            c for c in configs if c.startswith(("plain_duckdb", "inprocess_duckdb")) and "pginstance" not in c
+        ]
         log("no SPINE_BENCH_POSTGRES_URL: DuckDB configurations only")
 
     import tempfile
@@ -448,7 +462,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             started = time.perf_counter()
             generate(data, first_week=FIRST_WEEK, num_weeks=args.weeks, layouts=("full",), seed=1, scale=1.0)
             log(f"generated {args.weeks} weeks in {time.perf_counter() - started:.0f}s")
-        files = sorted(data.glob("finra_otc_weekly_*.psv"))
+        names = tuple(f"finra_otc_weekly_{week}_" for week in weeks)  # --data may hold more weeks than run
+        files = sorted(p for p in data.glob("finra_otc_weekly_*.psv") if p.name.startswith(names))
         source_rows = sum(sum(1 for _ in p.open()) - 1 for p in files)
         log(f"{len(files)} files, {source_rows:,} source rows")
         write_groups(workdir / "groups", data.resolve())
@@ -456,8 +471,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         runners: dict[str, Callable[[], dict[str, Any]]] = {
             "plain_duckdb": lambda: run_plain(ctx, "duckdb"),
             "inprocess_duckdb": lambda: run_inprocess(ctx, "duckdb"),
+            "inprocess_duckdb_pginstance": lambda: run_inprocess(ctx, "duckdb", pg_instance=True),
             "plain_postgres": lambda: run_plain(ctx, "postgres"),
             "inprocess_postgres": lambda: run_inprocess(ctx, "postgres"),
+            "inprocess_postgres_pginstance": lambda: run_inprocess(ctx, "postgres", pg_instance=True),
             "celery1": lambda: run_celery(ctx, 1),
             "celery2": lambda: run_celery(ctx, 2),
         }
@@ -501,6 +518,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = {
         "inprocess_over_plain_duckdb": ratio(wall("inprocess_duckdb"), wall("plain_duckdb")),
         "inprocess_over_plain_postgres": ratio(wall("inprocess_postgres"), wall("plain_postgres")),
+        "inprocess_pginstance_over_plain_duckdb": ratio(wall("inprocess_duckdb_pginstance"), wall("plain_duckdb")),
+        "inprocess_pginstance_over_plain_postgres": ratio(
+            wall("inprocess_postgres_pginstance"), wall("plain_postgres")
+        ),
         "speedup_1_to_2_workers": ratio(wall("celery1"), wall("celery2")),
         "celery1_over_inprocess_postgres": ratio(wall("celery1"), wall("inprocess_postgres")),
         "max_process_mb": max((r.get("rss", {}).get("max_process_mb", 0.0) for r in results.values()), default=0),
