@@ -392,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         help="runs of ours and plain per case, alternated; the median run of each is reported (default 3)",
     )  # fmt: skip
     parser.add_argument("--out-dir", type=Path, default=OUT)
+    parser.add_argument("--name", help="JSON file name under --out-dir (default finra, or finra-quick)")
     parser.add_argument(
         "--before-code", metavar="DIR",
         help="also run 'ours_before': ours with the spine_dagster package copied into DIR (e.g. `git archive "
@@ -512,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
          "ours_before/plain", "each repeat"],
         ratios, "Ratios",
     )  # fmt: skip
-    write_json("finra-quick" if args.quick else "finra", results, args.out_dir)
+    write_json(args.name or ("finra-quick" if args.quick else "finra"), results, args.out_dir)
     return 0
 
 
