@@ -212,8 +212,9 @@ def hold_storage_connections(instance: Any) -> None:
     Dagster's Postgres storages connect anew for every write (SQLAlchemy ``NullPool``), so that an idle
     process holds no connection: each of a run's ~40 events costs a new server session, 5-8 ms on loopback
     against 0.7 ms on an open one (bench/RESULTS.md §6). ``optimize_for_webserver`` is Dagster's own switch
-    to a pool, the one ``dagster-webserver`` uses: one open connection per storage and more on demand, closed
-    when the instance is disposed of. No statement timeout (0), connections renewed after an hour. The SQLite
+    to a pool, the one ``dagster-webserver`` uses: one open connection per storage and more on demand, held
+    until the process exits (Dagster's storages do not dispose of their engines). No statement timeout (0),
+    connections renewed after an hour. The SQLite
     storages ignore it (they connect to a file per write, which a pool cannot change safely: the UI follows
     a SQLite run by watching its file change).
     """
