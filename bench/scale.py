@@ -332,6 +332,14 @@ def run_plain(ctx: Context, backend: str) -> dict[str, Any]:
         return {"wall_s": wall, "exit": code, "rss": sampler.summary(), "log": str(home / "run.log")}
 
 
+@contextlib.contextmanager
+def deploy_instance(ctx: Context, home: Path) -> Iterator[dict[str, str]]:
+    """A fresh Postgres Dagster instance for ``home`` (deploy/dagster.yaml); yields its environment."""
+    with fresh_database(ctx.pg_url or "", "spine_scale_dagster") as instance_url:
+        shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster" / "dagster.yaml")
+        yield {"SPINE_DAGSTER_PG_URL": instance_url.replace("postgresql://", "postgresql+psycopg2://")}
+
+
 def run_inprocess(ctx: Context, backend: str, pg_instance: bool = False) -> dict[str, Any]:
     """``spine run`` in process on the SQLite instance (the embedded default), or with ``pg_instance`` on a
     Postgres instance configured by deploy/dagster.yaml (the production profile's storage)."""
@@ -343,9 +351,7 @@ def run_inprocess(ctx: Context, backend: str, pg_instance: bool = False) -> dict
             url = stack.enter_context(fresh_database(ctx.pg_url or "", "spine_scale_wh"))
         env = _base_env(home) | {"SPINE_WAREHOUSE_URL": url}
         if pg_instance:
-            instance_url = stack.enter_context(fresh_database(ctx.pg_url or "", "spine_scale_dagster"))
-            env["SPINE_DAGSTER_PG_URL"] = instance_url.replace("postgresql://", "postgresql+psycopg2://")
-            shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster" / "dagster.yaml")
+            env |= stack.enter_context(deploy_instance(ctx, home))
         with TreeSampler(ctx.interval) as sampler:
             wall, code = _run_measured(_spine_run_argv(ctx, queue=False), env, sampler, home / "run.log")
         return {"wall_s": wall, "exit": code, "rss": sampler.summary(), "weekly_volume_rows": _volume_rows(url),
@@ -356,17 +362,16 @@ def run_celery(ctx: Context, workers: int) -> dict[str, Any]:
     assert ctx.pg_url, "the Celery configurations need SPINE_BENCH_POSTGRES_URL"
     home = ctx.workdir / f"home_celery{workers}"
     queue = f"spine_bench_{uuid.uuid4().hex[:8]}"
+    env = _base_env(home)  # creates home/dagster, where deploy_instance puts the config
     with (
         fresh_database(ctx.pg_url, "spine_scale_wh") as warehouse_url,
-        fresh_database(ctx.pg_url, "spine_scale_dagster") as instance_url,
+        deploy_instance(ctx, home) as instance_env,
     ):
-        env = _base_env(home) | {
+        env |= instance_env | {
             "SPINE_WAREHOUSE_URL": warehouse_url,
-            "SPINE_DAGSTER_PG_URL": instance_url.replace("postgresql://", "postgresql+psycopg2://"),
             "SPINE_EXECUTOR": "celery",
             "SPINE_CELERY_QUEUE": queue,
         }
-        shutil.copy(REPO / "deploy" / "dagster.yaml", home / "dagster" / "dagster.yaml")
         subprocess.run(  # the instance's tables, created once before several processes race to
             [sys.executable, "-c", "import dagster as dg\nwith dg.DagsterInstance.get() as i: i.get_runs()"],
             env=env, check=True, cwd=REPO,
@@ -439,9 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown configurations {sorted(unknown)}; choose from {', '.join(CONFIGS)}")
     if not args.postgres_url:
-        configs = [
-            c for c in configs if c.startswith(("plain_duckdb", "inprocess_duckdb")) and "pginstance" not in c
-        ]
+        configs = [c for c in configs if c in ("plain_duckdb", "inprocess_duckdb")]
         log("no SPINE_BENCH_POSTGRES_URL: DuckDB configurations only")
 
     import tempfile

@@ -168,7 +168,10 @@ def _execute(
     job_def = location.definitions.resolve_job_def(job_name)
     max_runtime = job_def.run_tags.get("dagster/max_runtime")
     log_path = settings.home.resolve() / "logs" / f"spine-run-{invocation}.log"
+    owned = instance is None
     with _instance_or_new(instance) as instance:
+        if owned:  # a shared instance was pooled by its owner (spine run)
+            hold_storage_connections(instance)
         run = create_run(instance, job_def, recon, run_config=run_config, tags=tags, parent=parent)
         progress = StepProgress(instance, run.run_id, aliases, emit or (lambda _line: None))
         watch = RunWatch(instance, run.run_id, float(max_runtime) if max_runtime else None)
@@ -214,9 +217,9 @@ def hold_storage_connections(instance: Any) -> None:
     against 0.7 ms on an open one (bench/RESULTS.md §6). ``optimize_for_webserver`` is Dagster's own switch
     to a pool, the one ``dagster-webserver`` uses: one open connection per storage and more on demand, held
     until the process exits (Dagster's storages do not dispose of their engines). No statement timeout (0),
-    connections renewed after an hour. The SQLite
-    storages ignore it (they connect to a file per write, which a pool cannot change safely: the UI follows
-    a SQLite run by watching its file change).
+    connections renewed after an hour. The SQLite storages ignore it (they connect to a file per write,
+    which a pool cannot change safely: the UI follows a SQLite run by watching its file change). Call it once
+    per instance: each call builds new engines.
     """
     instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=10)
 

@@ -10,13 +10,18 @@ import pytest
 from tests.integration.conftest import Workspace
 
 
-def test_group_run_is_stored_in_postgres(
-    ws: Workspace, pg_database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def use_postgres_instance(ws: Workspace, pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the workspace's DAGSTER_HOME at ``pg_database`` (the `spine` subprocesses inherit the URL)."""
     (ws.dagster_home / "dagster.yaml").write_text(
         "storage:\n  postgres:\n    postgres_url:\n      env: SPINE_DAGSTER_PG_URL\ntelemetry:\n  enabled: false\n"
     )
-    monkeypatch.setenv("SPINE_DAGSTER_PG_URL", pg_database)  # the `spine run` subprocess inherits it
+    monkeypatch.setenv("SPINE_DAGSTER_PG_URL", pg_database)
+
+
+def test_group_run_is_stored_in_postgres(
+    ws: Workspace, pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_postgres_instance(ws, pg_database, monkeypatch)
     ws.write(
         "g.yaml",
         "name: pg.smoke\nsteps:\n  - {name: a, pipeline: spine.noop}\n  - {name: b, pipeline: spine.noop, depends_on: a}\n",
@@ -49,10 +54,7 @@ def test_spine_run_keeps_its_postgres_connections_open(
 ) -> None:
     """Dagster's Postgres storages connect anew for every event; `spine run` pools them for its runs, so a run
     of 16 steps (55 events) opens a handful of server sessions, not two per event (110 without the pool)."""
-    (ws.dagster_home / "dagster.yaml").write_text(
-        "storage:\n  postgres:\n    postgres_url:\n      env: SPINE_DAGSTER_PG_URL\ntelemetry:\n  enabled: false\n"
-    )
-    monkeypatch.setenv("SPINE_DAGSTER_PG_URL", pg_database)
+    use_postgres_instance(ws, pg_database, monkeypatch)
     steps = [f"  - {{name: s{i}, pipeline: spine.noop, depends_on: s{i - 1}}}\n" for i in range(1, 16)]
     ws.write("g.yaml", "name: pg.chain\nsteps:\n  - {name: s0, pipeline: spine.noop}\n" + "".join(steps))
     plain_url = pg_database.replace("postgresql+psycopg2://", "postgresql://")
