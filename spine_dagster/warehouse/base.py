@@ -89,6 +89,11 @@ class Warehouse(Protocol):
     def ensure_tables(self, tables: Sequence[Table], views: Sequence[tuple[str, str]] = ()) -> None:
         """Create the schemas, tables and views if missing (idempotent)."""
 
+    def hash_sql(self, columns: Sequence[str]) -> str:
+        """A SQL expression: a 64-bit integer hash of ``columns`` (validated identifiers). Equal values hash
+        equal (NULLs too); different ones can collide, so it narrows an exact comparison, never replaces it.
+        Grouping by it first is cheaper than grouping by several text columns (bench/RESULTS.md §6)."""
+
     def close(self) -> None: ...
 
 

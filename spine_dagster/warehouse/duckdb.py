@@ -139,5 +139,8 @@ class DuckDBWarehouse:
                 self.con.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {select}")
         self._ensured.add(key)
 
+    def hash_sql(self, columns: Sequence[str]) -> str:
+        return f"hash({', '.join(quote_identifier(c) for c in columns)})"
+
     def close(self) -> None:
         self.con.close()

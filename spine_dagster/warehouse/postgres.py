@@ -155,5 +155,10 @@ class PostgresWarehouse:
                 cur.execute(f"CREATE OR REPLACE VIEW {quote_identifier(name)} AS {_pg_sql(select)}")
         self._ensured.add(key)
 
+    def hash_sql(self, columns: Sequence[str]) -> str:
+        # concat_ws skips NULLs, so ('a', NULL) and (NULL, 'a') collide: harmless, see the protocol.
+        values = ", ".join(f"{quote_identifier(c)}::text" for c in columns)
+        return f"hashtextextended(concat_ws(chr(31), {values}), 0)"
+
     def close(self) -> None:
         self.con.close()

@@ -458,7 +458,7 @@ def test_a_check_run_alone_for_a_partition_checks_only_that_partition(
 
 
 def test_a_failed_job_run_shows_its_partition_failed_and_the_loaded_ones_materialized(
-    aws: DemoWorkspace, finra_spine_run: dict[str, Any]
+    aws: DemoWorkspace, finra_spine_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the asset's Partitions tab reads: after `spine run` of partition F fails in ingest (its source
     file is missing), raw_weekly's status has F failed and K materialized, and EMPTY neither (missing)."""
@@ -469,6 +469,9 @@ def test_a_failed_job_run_shows_its_partition_failed_and_the_loaded_ones_materia
         "finra.weekly_refresh", "--partition", failed_key, "--param", "source_path=/nonexistent.psv"
     )
     assert out["exit_code"] == 1 and out["steps"][0]["status"] == "failed", out
+    # The code location loads the test's pipeline module in this process too (not only when an earlier test
+    # of this worker happened to import it: failed under pytest -n 2 when this test ran first).
+    monkeypatch.syspath_prepend(str(aws.root))
     key = dg.AssetKey(["finra_otc", "raw_weekly"])
     partitions_def = (
         build_code_location(aws.settings()).definitions.resolve_asset_graph().get(key).partitions_def

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from spine_dagster.domains.finra_otc.checks import _scope
+from spine_dagster.domains.finra_otc import tables as t
+from spine_dagster.domains.finra_otc.checks import _rows, _week
 from spine_dagster.pipelines.context import CheckContext, StepContext
 from spine_dagster.runtime.binding import StepAliases
 
@@ -30,9 +31,9 @@ def test_a_check_knows_its_scope_explicitly() -> None:
     alone = CheckContext.for_table(warehouse=None)
     assert alone.scope.whole_table and dict(alone.scope.params) == {}
     # The FINRA checks look at the step's (week, tier), or at every (week, tier) when run alone.
-    assert _scope(in_step) == ("week_start = ? AND tier = ?", [dt.date(2025, 12, 22), "OTC"])
-    assert _scope(alone) == ("1 = 1", [])
+    assert (_week(in_step).monday, _week(in_step).tier) == (dt.date(2025, 12, 22), "OTC")
+    assert _rows(alone, t.WEEKLY_VOLUME) == ("finra_otc.weekly_volume_latest", "1 = 1", [])
     # A step scope without a week is a bug (the step's params were validated before it ran): it is raised,
     # never silently widened to the whole table.
     with pytest.raises(ValueError, match="give week_ending"):
-        _scope(CheckContext.for_step(StepContext("g", "s", "r", "b", params={"tier": "OTC"})))
+        _week(CheckContext.for_step(StepContext("g", "s", "r", "b", params={"tier": "OTC"})))

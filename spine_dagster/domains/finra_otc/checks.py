@@ -12,24 +12,39 @@ from typing import Any
 
 from ...pipelines.base import CheckOutcome, QualityCheck
 from ...pipelines.context import CheckContext
+from ...warehouse.base import Table, Warehouse
 from . import tables as t
 from .params import WeekParams
 
 _MAX_LISTED = 10
 
 
-def _scope(ctx: CheckContext) -> tuple[str, list[Any]]:
-    """A WHERE clause and its params for the step's (week, tier), or every (week, tier) when run alone.
-
-    A step's params were validated against its pipeline's model before it ran, so they name a week and a
-    tier; a ValidationError here is a bug and is raised.
-    """
-    if ctx.scope.whole_table:
-        return "1 = 1", []
+def _week(ctx: CheckContext) -> WeekParams:
+    """The step's (week, tier). Its params were validated against its pipeline's model before it ran, so
+    they name both; a ValidationError here is a bug and is raised."""
     params = ctx.scope.params
     fields = {k: params[k] for k in ("week_start", "week_ending", "tier") if params.get(k) is not None}
-    week = WeekParams.model_validate(fields)
-    return "week_start = ? AND tier = ?", [week.monday, week.tier]
+    return WeekParams.model_validate(fields)
+
+
+def _rows(ctx: CheckContext, table: Table) -> tuple[str, str, list[Any]]:
+    """What a check reads of ``table``: a FROM, a WHERE clause and its params.
+
+    Run alone over the table: its ``*_latest`` view, every (week, tier). In a step (or for one partition):
+    the rows of the capture the table holds for the step's (week, tier), which are what the view shows for
+    it, read from the table through its capture index. Postgres plans the view's join badly for a week it
+    has no statistics for yet, that is for every week a step has just written: it re-ran the view's
+    capture ranking for each row (0.33 s to count a Tier 2 week's 170,000 rows, 0.06 s this way).
+    """
+    if ctx.scope.whole_table:
+        return f"{table.name}_latest", "1 = 1", []
+    week = _week(ctx)
+    capture = t.latest_capture(ctx.warehouse, table, week.monday, week.tier)
+    if capture is None:  # the table holds nothing for it: neither does the view
+        return f"{table.name}_latest", "week_start = ? AND tier = ?", [week.monday, week.tier]
+    return table.name, "week_start = ? AND tier = ? AND capture_id = ?", [
+        week.monday, week.tier, capture["capture_id"],
+    ]  # fmt: skip
 
 
 def _param(ctx: CheckContext, name: str, default: float) -> float:
@@ -41,9 +56,9 @@ def _param(ctx: CheckContext, name: str, default: float) -> float:
 
 
 def raw_not_empty(ctx: CheckContext) -> CheckOutcome:
-    where, params = _scope(ctx)
+    source, where, params = _rows(ctx, t.RAW_WEEKLY)
     frame = ctx.warehouse.query_df(
-        f"SELECT week_start, tier, COUNT(*) AS n FROM {t.RAW_WEEKLY.name}_latest WHERE {where} GROUP BY week_start, tier",
+        f"SELECT week_start, tier, COUNT(*) AS n FROM {source} WHERE {where} GROUP BY week_start, tier",
         params,
     )
     rows = int(frame["n"].sum()) if len(frame) else 0
@@ -57,19 +72,37 @@ def raw_not_empty(ctx: CheckContext) -> CheckOutcome:
 
 
 def unique_natural_keys(ctx: CheckContext) -> CheckOutcome:
-    where, params = _scope(ctx)
+    """No natural key twice. Rows are grouped by a hash of their key first, with the total as a ROLLUP row,
+    in one pass; only keys whose hash is shared are then compared exactly. Grouping a Tier 2 week by its
+    seven text columns took 0.75 s on Postgres, by the hash 0.27 s (bench/RESULTS.md §6)."""
+    import pandas as pd
+
+    source, where, params = _rows(ctx, t.WEEKLY_VOLUME)
+    wh = ctx.warehouse
     key = ", ".join(t.WEEKLY_VOLUME.key)
-    dupes = ctx.warehouse.query_df(
-        f"SELECT {key}, COUNT(*) AS copies FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where} GROUP BY {key} HAVING COUNT(*) > 1",
+    digest = wh.hash_sql(t.WEEKLY_VOLUME.key)
+    hashes = wh.query_df(
+        f"SELECT GROUPING(h) AS is_total, COUNT(*) AS n FROM (SELECT {digest} AS h FROM {source} WHERE {where}) k "
+        "GROUP BY ROLLUP (h) HAVING COUNT(*) > 1 OR GROUPING(h) = 1",
         params,
     )
-    total = ctx.warehouse.scalar(f"SELECT COUNT(*) FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where}", params)
+    totals = hashes[hashes["is_total"] == 1]["n"]
+    total = int(totals.iloc[0]) if len(totals) else 0
+    if (hashes["is_total"] == 0).any():
+        dupes = wh.query_df(
+            f"SELECT {key}, COUNT(*) AS copies FROM {source} WHERE {where} AND {digest} IN "
+            f"(SELECT {digest} FROM {source} WHERE {where} GROUP BY 1 HAVING COUNT(*) > 1) "
+            f"GROUP BY {key} HAVING COUNT(*) > 1 ORDER BY {key}",
+            [*params, *params],
+        )
+    else:
+        dupes = pd.DataFrame(columns=[*t.WEEKLY_VOLUME.key, "copies"])
     sample = dupes.head(_MAX_LISTED).astype(str).to_dict("records")
     return CheckOutcome(
         dupes.empty,
         "no duplicate keys" if dupes.empty else f"{len(dupes)} key(s) appear more than once",
         {
-            "rows_checked": int(total or 0),
+            "rows_checked": total,
             "duplicate_keys": len(dupes),
             "examples": sample,
             "key": list(t.WEEKLY_VOLUME.key),
@@ -89,8 +122,12 @@ _MISMATCH = (
 )
 
 
-def _smbl_sums_sql(where: str) -> str:
-    """Per (week, tier, ATS/OTC, symbol): the firm rows' and the total rows' sums, and how many of each."""
+def _smbl_sums_sql(wh: Warehouse, source: str, where: str) -> str:
+    """Per (week, tier, ATS/OTC, symbol): the firm rows' and the total rows' sums, and how many of each.
+
+    Grouped by a hash of the symbol first (the same groups: the hash is a function of the symbol), so
+    Postgres sorts integers instead of comparing text: 0.29 s instead of 0.50 s for a Tier 2 week.
+    """
 
     def total(column: str, types: str) -> str:
         return f"COALESCE(SUM(CASE WHEN summary_type IN {types} THEN {column} END), 0)"
@@ -101,8 +138,8 @@ def _smbl_sums_sql(where: str) -> str:
         f"{total('trades', _FIRM_TYPES)} AS firm_trades, {total('trades', _TOTAL_TYPES)} AS total_trades, "
         f"COUNT(CASE WHEN summary_type IN {_FIRM_TYPES} THEN 1 END) AS firm_rows, "
         f"COUNT(CASE WHEN summary_type IN {_TOTAL_TYPES} THEN 1 END) AS total_rows "
-        f"FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where} AND summary_type IN {_SYMBOL_TYPES} "
-        "GROUP BY week_start, tier, substr(summary_type, 1, 3), symbol"
+        f"FROM {source} WHERE {where} AND summary_type IN {_SYMBOL_TYPES} "
+        f"GROUP BY {wh.hash_sql(['symbol'])}, week_start, tier, substr(summary_type, 1, 3), symbol"
     )
 
 
@@ -112,8 +149,8 @@ def smbl_reconciliation(ctx: CheckContext) -> CheckOutcome:
     Summed in the warehouse, which returns only the counts and the first mismatches: pulling a year's symbol
     rows into pandas took 48 s over the whole table (1.8 s this way) and 0.3-2.3 s per (week, tier).
     """
-    where, params = _scope(ctx)
-    sums = _smbl_sums_sql(where)
+    source, where, params = _rows(ctx, t.WEEKLY_VOLUME)
+    sums = _smbl_sums_sql(ctx.warehouse, source, where)
     counts = ctx.warehouse.query_df(
         "SELECT COUNT(*) AS keys, COUNT(CASE WHEN total_rows > 0 THEN 1 END) AS with_totals, "
         "COUNT(CASE WHEN total_rows > 0 AND firm_rows > 0 THEN 1 END) AS compared, "
@@ -150,19 +187,15 @@ def smbl_reconciliation(ctx: CheckContext) -> CheckOutcome:
 
 
 def reject_rate(ctx: CheckContext) -> CheckOutcome:
-    where, params = _scope(ctx)
     threshold = _param(ctx, "max_reject_rate", 0.01)
-    rejected = int(
-        ctx.warehouse.scalar(f"SELECT COUNT(*) FROM {t.REJECTS.name}_latest WHERE {where}", params) or 0
-    )
-    accepted = int(
-        ctx.warehouse.scalar(f"SELECT COUNT(*) FROM {t.WEEKLY_VOLUME.name}_latest WHERE {where}", params) or 0
-    )
-    rate = rejected / (rejected + accepted) if rejected + accepted else 0.0
+    source, where, params = _rows(ctx, t.REJECTS)
     reasons = ctx.warehouse.query_df(
-        f"SELECT reason_code, COUNT(*) AS n FROM {t.REJECTS.name}_latest WHERE {where} GROUP BY reason_code",
-        params,
+        f"SELECT reason_code, COUNT(*) AS n FROM {source} WHERE {where} GROUP BY reason_code", params
     )
+    rejected = int(reasons["n"].sum()) if len(reasons) else 0
+    source, where, params = _rows(ctx, t.WEEKLY_VOLUME)
+    accepted = int(ctx.warehouse.scalar(f"SELECT COUNT(*) FROM {source} WHERE {where}", params) or 0)
+    rate = rejected / (rejected + accepted) if rejected + accepted else 0.0
     return CheckOutcome(
         rate <= threshold,
         f"reject rate {rate:.4%} (threshold {threshold:.2%})",
@@ -177,9 +210,9 @@ def reject_rate(ctx: CheckContext) -> CheckOutcome:
 
 
 def market_share_sum(ctx: CheckContext) -> CheckOutcome:
-    where, params = _scope(ctx)
+    source, where, params = _rows(ctx, t.VENUE_WEEK)
     frame = ctx.warehouse.query_df(
-        f"SELECT week_start, tier, SUM(market_share) AS total FROM {t.VENUE_WEEK.name}_latest WHERE {where} "
+        f"SELECT week_start, tier, SUM(market_share) AS total FROM {source} WHERE {where} "
         "GROUP BY week_start, tier",
         params,
     )
@@ -198,10 +231,8 @@ def market_share_sum(ctx: CheckContext) -> CheckOutcome:
 
 
 def hhi_range(ctx: CheckContext) -> CheckOutcome:
-    where, params = _scope(ctx)
-    frame = ctx.warehouse.query_df(
-        f"SELECT symbol, hhi, total_shares FROM {t.SYMBOL_WEEK.name}_latest WHERE {where}", params
-    )
+    source, where, params = _rows(ctx, t.SYMBOL_WEEK)
+    frame = ctx.warehouse.query_df(f"SELECT symbol, hhi, total_shares FROM {source} WHERE {where}", params)
     traded = frame[frame["total_shares"] > 0]
     bad = traded[traded["hhi"].isna() | (traded["hhi"] < 0) | (traded["hhi"] > 1 + 1e-12)]
     return CheckOutcome(
@@ -220,12 +251,10 @@ def volume_anomaly(ctx: CheckContext) -> CheckOutcome:
     """Symbols whose week volume is more than ``anomaly_z`` standard deviations from their window history."""
     import pandas as pd
 
-    where, params = _scope(ctx)
+    source, where, params = _rows(ctx, t.SYMBOL_ROLLING)
     limit = _param(ctx, "anomaly_z", 4.0)
     window = int(_param(ctx, "window_weeks", 6))
-    targets = ctx.warehouse.query_df(
-        f"SELECT DISTINCT week_start, tier FROM {t.SYMBOL_ROLLING.name}_latest WHERE {where}", params
-    )
+    targets = ctx.warehouse.query_df(f"SELECT DISTINCT week_start, tier FROM {source} WHERE {where}", params)
     flagged: list[dict[str, Any]] = []
     compared = 0
     for target in targets.itertuples():

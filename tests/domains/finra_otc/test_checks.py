@@ -1,22 +1,24 @@
-"""The SMBL reconciliation check, computed in the warehouse: exact counts, messages and examples on hand-made
-rows, on both backends, scoped to a step's (week, tier) and over the whole table."""
+"""The SMBL reconciliation and duplicate-key checks, computed in the warehouse: exact counts, messages and
+examples on hand-made rows, on both backends, scoped to a step's (week, tier) and over the whole table."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pandas as pd
 
 from spine_dagster.domains.finra_otc import tables as t
-from spine_dagster.domains.finra_otc.checks import smbl_reconciliation
+from spine_dagster.domains.finra_otc.checks import smbl_reconciliation, unique_natural_keys
 from spine_dagster.pipelines.context import CheckContext, CheckScope
 from spine_dagster.warehouse import open_warehouse
 from tests.domains.finra_otc.test_aggregates import CAPTURE, WEEK, _row
 
 
-def _check(wh: object, whole_table: bool = False):  # type: ignore[no-untyped-def]
+def _check(wh: object, whole_table: bool = False, check=smbl_reconciliation):  # type: ignore[no-untyped-def]
     scope = (
         CheckScope("table") if whole_table else CheckScope("step", {"week_start": WEEK, "tier": "NMS_TIER_1"})
     )
-    return smbl_reconciliation(CheckContext(scope, wh))
+    return check(CheckContext(scope, wh))
 
 
 def _load(wh: object, rows: list[dict]) -> None:
@@ -67,5 +69,59 @@ def test_smbl_reconciliation_exact(warehouse_url: str) -> None:
         outcome = _check(wh)
         assert (outcome.passed, outcome.message) == (True, "SMBL_FIRM rows sum to the SMBL totals")
         assert outcome.metadata == {"symbols_compared": 1, "mismatches": 0, "examples": []}
+    finally:
+        wh.close()
+
+
+def test_unique_natural_keys_exact(warehouse_url: str) -> None:
+    """Duplicates are found by a hash of the key and then compared exactly: keys that Postgres's hash input
+    cannot tell apart (a NULL symbol and a NULL venue swapped) are not reported, NULLs compare equal, and an
+    older capture's rows are not counted."""
+    wh = open_warehouse(warehouse_url)
+    try:
+        t.ensure_tables(wh)
+        outcome = _check(wh, check=unique_natural_keys)
+        assert (outcome.passed, outcome.message, outcome.metadata["rows_checked"]) == (
+            True,
+            "no duplicate keys",
+            0,
+        )
+        distinct = [
+            _row("ATS_W_SMBL_FIRM", "AAA", "alpha", "ATS", 300, 3),
+            _row("ATS_W_SMBL_FIRM", "AAA", "beta", "ATS", 100, 1),
+            _row("ATS_W_SMBL_FIRM", "X", None, "ATS", 1, 1),  # concat_ws input 'ATS_W_SMBL_FIRM X' ...
+            _row("ATS_W_SMBL_FIRM", None, "X", "ATS", 1, 1),  # ... the same for this different key
+        ]
+        _load(wh, distinct)
+        for whole_table in (False, True):
+            outcome = _check(wh, whole_table, unique_natural_keys)
+            assert (outcome.passed, outcome.message) == (True, "no duplicate keys")
+            assert outcome.metadata["rows_checked"] == 4 and outcome.metadata["duplicate_keys"] == 0
+        _load(wh, [*distinct, distinct[1], distinct[3], distinct[3]])
+        for whole_table in (False, True):
+            outcome = _check(wh, whole_table, unique_natural_keys)
+            assert (outcome.passed, outcome.message) == (False, "2 key(s) appear more than once")
+            assert outcome.metadata["rows_checked"] == 7 and outcome.metadata["duplicate_keys"] == 2
+            examples = outcome.metadata["examples"]
+            text = [
+                tuple(e[k] if isinstance(e[k], str) else "" for k in ("symbol", "venue", "copies"))
+                for e in examples
+            ]
+            assert sorted(text) == [("", "X", "3"), ("AAA", "beta", "2")]
+        # A newer capture of the week without the duplicates: the check reads only what the view shows.
+        newer = {"capture_id": "newer", "captured_at": CAPTURE["captured_at"] + dt.timedelta(hours=1)}
+        with wh.transaction():  # type: ignore[attr-defined]
+            t.replace_capture_rows(
+                wh,
+                t.WEEKLY_VOLUME,
+                pd.DataFrame([_row(*a, capture=newer) for a in [("OTC_W_SMBL", "Q", None, "NON_ATS", 1, 1)]]),
+                WEEK,
+                "NMS_TIER_1",
+                newer,
+                "b",
+            )  # type: ignore[arg-type]
+        for whole_table in (False, True):
+            outcome = _check(wh, whole_table, unique_natural_keys)
+            assert (outcome.passed, outcome.metadata["rows_checked"]) == (True, 1)
     finally:
         wh.close()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ....errors import BadConfigError, BadDataError
 from ....pipelines.base import Pipeline, StepResult
 from ....pipelines.context import StepContext
+from .. import handoff
 from .. import tables as t
 from ..calendar import ISO_DATE, TIER_IDS, week_ending_of
 from ..checks import RAW_NOT_EMPTY
@@ -268,6 +269,7 @@ class IngestWeek(Pipeline):
             )
 
         capture_id, raw, written = _write_capture(ctx, selection, kind, digest, week, tier)
+        handoff.keep(ctx.warehouse, capture_id, raw)  # committed: a normalize in this process takes it
         layouts = sorted(pc.unique(raw["source_layout"]).to_pylist())
         return StepResult(
             rows_written={t.RAW_WEEKLY.name: written},

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ....errors import BadDataError
 from ....pipelines.base import Pipeline, StepResult
 from ....pipelines.context import StepContext
+from .. import handoff
 from .. import tables as t
 from ..checks import REJECT_RATE, SMBL_RECONCILIATION, UNIQUE_KEYS
 from ..params import NormalizeParams
@@ -17,9 +18,6 @@ if TYPE_CHECKING:
 
     from ....warehouse import Warehouse
 
-# The partition's, or not needed; ``raw`` (the source lines, most of a capture's bytes) is read only for the
-# rows that need it: rejects and suspected wrong widths (_RawLines).
-_NOT_READ = {"content_hash", "week_start", "week_ending", "tier", "raw"}
 _LOOKUP_BATCH = 500  # row numbers per IN list
 _READ_ALL_ABOVE = 5000  # more lines than this: read the capture's lines in one query instead
 
@@ -78,11 +76,14 @@ class NormalizeWeek(Pipeline):
         if done is not None and not params.force:
             ctx.log.info(f"capture {capture['capture_id']} is already normalized (force: true redoes it)")
             return StepResult(metrics={"skipped": True, "capture_id": capture["capture_id"]})
-        columns = ", ".join(c for c in t.RAW_WEEKLY.column_names if c not in _NOT_READ)
-        raw = wh.query_arrow(
-            f"SELECT {columns} FROM {t.RAW_WEEKLY.name} WHERE capture_id = ? AND week_start = ? AND tier = ?",
-            [capture["capture_id"], week, tier],
-        ).to_pandas()
+        rows = handoff.take(wh, capture["capture_id"])  # what this process's ingest just wrote (handoff.py)
+        if rows is None:
+            rows = wh.query_arrow(
+                f"SELECT {', '.join(handoff.READ_COLUMNS)} FROM {t.RAW_WEEKLY.name} "
+                "WHERE capture_id = ? AND week_start = ? AND tier = ?",
+                [capture["capture_id"], week, tier],
+            )
+        raw = rows.to_pandas()
         kind = wh.scalar(
             f"SELECT source_kind FROM {t.CAPTURES.name} WHERE capture_id = ?", [capture["capture_id"]]
         )
