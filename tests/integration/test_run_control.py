@@ -154,3 +154,36 @@ def test_sigterm_ends_spine_run_within_ten_seconds(ws: Workspace) -> None:
         with ws.instance() as instance:
             run = instance.get_run_by_id(run_id)
             assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+RETRIED = """
+apiVersion: spine.io/v1
+kind: PipelineGroup
+metadata: {{name: ops.{name}}}
+spec:
+  pipelines:
+    - {{name: first, pipeline: spine.noop}}
+    - {{name: flaky, pipeline: spine.fail, depends_on: [first], retry: {{max_retries: 1}}}}
+  policy: {{execution: {execution}}}
+"""
+
+
+def test_step_progress_lines_come_once_each_in_order(ws: Workspace) -> None:
+    """A sequential group (the in-process executor) and a parallel one (multiprocess) print the same step
+    transitions, read back from the run's event log, each once (the last poll after the run ends reads
+    only what is new), in the order they happened."""
+    expected = [
+        "  > first started",
+        "  + first completed",
+        "  > flaky started",
+        "  ! flaky failed, will retry",
+        "  > flaky retrying",
+        "  x flaky failed",
+    ]
+    for execution in ("sequential", "parallel"):
+        ws.write(f"{execution}.yaml", RETRIED.format(name=execution, execution=execution))
+        with spine_process(ws, "run", f"ops.{execution}") as process:
+            out, err = process.communicate(timeout=180)
+        assert process.returncode == 1, out + err
+        lines = [line for line in out.splitlines() if line[:4] in {"  > ", "  + ", "  ! ", "  x "}]
+        assert lines == expected, (execution, out)
