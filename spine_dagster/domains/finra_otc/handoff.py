@@ -9,7 +9,9 @@ Celery worker, a retried step, a rerun, an older capture) reads from the warehou
 
 What is kept is exactly what was written: the rows cast to ``raw_weekly``'s declared types, in the order
 they were inserted. ``raw_weekly`` is append-only and a capture's rows never change after its commit, so a
-kept capture cannot go stale. At most one capture is kept (the newest), and taking it releases it.
+kept capture cannot go stale. At most one capture is kept (the newest); taking it releases it, and so does
+the end of the connection that wrote it (a step process's or a Celery task's warehouse closing at the end
+of its step), so a process whose normalize runs elsewhere does not hold a capture's rows.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 NOT_READ = frozenset({"content_hash", "week_start", "week_ending", "tier", "raw"})
 READ_COLUMNS = tuple(c for c in t.RAW_WEEKLY.column_names if c not in NOT_READ)
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # a weakref callback may run wherever the connection is collected
 _kept: tuple[weakref.ref[Any], str, pa.Table] | None = None
 
 
@@ -40,7 +42,15 @@ def keep(warehouse: Warehouse, capture_id: str, raw: pa.Table) -> None:
     global _kept
     rows = arrow_for(t.RAW_WEEKLY, raw).select(list(READ_COLUMNS))
     with _lock:
-        _kept = (weakref.ref(warehouse), capture_id, rows)
+        _kept = (weakref.ref(warehouse, _forget), capture_id, rows)
+
+
+def _forget(owner: weakref.ref[Any]) -> None:
+    """The writing connection is gone: nothing can take its capture any more."""
+    global _kept
+    with _lock:
+        if _kept is not None and _kept[0] is owner:
+            _kept = None
 
 
 def take(warehouse: Warehouse, capture_id: str) -> pa.Table | None:

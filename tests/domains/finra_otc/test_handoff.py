@@ -99,6 +99,13 @@ def test_the_handoff_goes_only_to_its_connection_and_capture_once(tmp_path: Path
         handoff.keep(first, "cap-1", rows)
         handoff.keep(first, "cap-3", rows)  # only the newest capture is kept
         assert handoff.take(first, "cap-1") is None and handoff.take(first, "cap-3") is not None
+        # The end of the writing connection releases what it kept (a process whose normalize runs elsewhere).
+        gone = open_warehouse("duckdb:///:memory:")
+        handoff.keep(gone, "cap-4", rows)
+        assert handoff._kept is not None
+        gone.close()
+        del gone
+        assert handoff._kept is None
     finally:
         first.close()
         second.close()
